@@ -1,0 +1,657 @@
+//! Configuration of the service. `AuthConfig::default()` is the secure configuration.
+
+use std::fmt;
+use std::num::NonZeroUsize;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::{ExposeSecret, SecretString};
+use time::Duration;
+
+use crate::error::ConfigError;
+use crate::policy::PasswordPolicy;
+
+/// The HMAC algorithm that signs JWTs. The key is used with this one algorithm only
+/// (RFC 8725 §3.1); the algorithm named in a token's header is never trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum JwtAlgorithm {
+    /// HMAC SHA-256 (default).
+    #[default]
+    Hs256,
+    /// HMAC SHA-384.
+    Hs384,
+    /// HMAC SHA-512.
+    Hs512,
+}
+
+impl JwtAlgorithm {
+    /// The smallest secret allowed: the hash output size (RFC 7518 §3.2).
+    pub fn min_secret_len(&self) -> usize {
+        match self {
+            Self::Hs256 => 32,
+            Self::Hs384 => 48,
+            Self::Hs512 => 64,
+        }
+    }
+}
+
+/// argon2id parameters and the limits on concurrent hashing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashingConfig {
+    /// Memory in KiB. Default 19 456 (19 MiB, OWASP Password Storage Cheat Sheet).
+    pub memory_kib: u32,
+    /// Iterations. Default 2 (OWASP).
+    pub iterations: u32,
+    /// Lanes. Default 1 (OWASP).
+    pub parallelism: u32,
+    /// Hashes computed at once, each on a blocking thread. Default: the number of cores,
+    /// so a login storm uses the CPU fully but never more than `permits × memory_kib`.
+    pub max_concurrent: usize,
+    /// Hash jobs allowed to wait for a permit. Beyond it, login, registration and password
+    /// changes answer 503 with `Retry-After` instead of queueing without bound.
+    /// Default: 64 per permit.
+    pub max_waiting: usize,
+}
+
+impl Default for HashingConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: cores,
+            max_waiting: 64 * cores,
+        }
+    }
+}
+
+/// Everything the service needs to know, with secure defaults.
+///
+/// ```
+/// use auth_core::AuthConfig;
+/// use time::Duration;
+///
+/// let config = AuthConfig::new("an HS256 secret of at least 32 bytes!!")
+///     .with_access_ttl(Duration::minutes(10))
+///     .with_public_url("https://app.example.com");
+/// assert!(config.validate().is_ok());
+/// assert!(AuthConfig::new("too short").validate().is_err());
+/// ```
+#[derive(Clone)]
+pub struct AuthConfig {
+    jwt_secret: SecretString,
+    jwt_algorithm: JwtAlgorithm,
+    issuer: String,
+    audience: String,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+    refresh_absolute_ttl: Duration,
+    reset_ttl: Duration,
+    verify_ttl: Duration,
+    jwt_leeway: Duration,
+    require_verified_email: bool,
+    public_url: String,
+    password_policy: PasswordPolicy,
+    hashing: HashingConfig,
+    admin_role: String,
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("jwt_secret", &"[redacted]")
+            .field("jwt_algorithm", &self.jwt_algorithm)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .field("refresh_absolute_ttl", &self.refresh_absolute_ttl)
+            .field("reset_ttl", &self.reset_ttl)
+            .field("verify_ttl", &self.verify_ttl)
+            .field("jwt_leeway", &self.jwt_leeway)
+            .field("require_verified_email", &self.require_verified_email)
+            .field("public_url", &self.public_url)
+            .field("password_policy", &self.password_policy)
+            .field("hashing", &self.hashing)
+            .field("admin_role", &self.admin_role)
+            .finish()
+    }
+}
+
+impl Default for AuthConfig {
+    /// The secure defaults with a random JWT secret: tokens then die with the process and
+    /// are not shared between processes. Set a secret with [`AuthConfig::new`] for anything
+    /// but development.
+    fn default() -> Self {
+        Self::new(random_secret())
+    }
+}
+
+impl AuthConfig {
+    /// The defaults with this JWT secret (at least 32 bytes for HS256; checked by
+    /// [`validate`](Self::validate) and by the service builder).
+    pub fn new(jwt_secret: impl Into<String>) -> Self {
+        Self {
+            jwt_secret: SecretString::from(jwt_secret.into()),
+            jwt_algorithm: JwtAlgorithm::Hs256,
+            issuer: "myauth".to_owned(),
+            audience: "myauth".to_owned(),
+            access_ttl: Duration::minutes(30),
+            refresh_ttl: Duration::days(7),
+            refresh_absolute_ttl: Duration::days(30),
+            reset_ttl: Duration::minutes(15),
+            verify_ttl: Duration::hours(24),
+            jwt_leeway: Duration::seconds(5),
+            require_verified_email: true,
+            public_url: "http://localhost:3000".to_owned(),
+            password_policy: PasswordPolicy::default(),
+            hashing: HashingConfig::default(),
+            admin_role: "admin".to_owned(),
+        }
+    }
+
+    /// Reads the `MYAUTH_*` variables of the API contract from the process environment.
+    /// Unset variables keep their defaults; an unset `MYAUTH_JWT_SECRET` gives a random
+    /// secret and a loud warning.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidVar`] for an unparsable value, or any [`validate`](Self::validate)
+    /// error.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup` (for tests and
+    /// for other configuration sources).
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Self::from_env).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut config = match lookup("MYAUTH_JWT_SECRET") {
+            Some(secret) => Self::new(secret),
+            None => {
+                tracing::warn!(
+                    "MYAUTH_JWT_SECRET is not set: using a random secret; every token dies \
+                     when the process stops and other processes will reject them"
+                );
+                Self::default()
+            }
+        };
+        let secs = |name: &'static str| -> Result<Option<Duration>, ConfigError> {
+            lookup(name)
+                .map(|raw| {
+                    raw.trim()
+                        .parse::<u32>()
+                        .map(|n| Duration::seconds(i64::from(n)))
+                        .map_err(|e| ConfigError::InvalidVar {
+                            name,
+                            reason: format!("expected a whole number of seconds: {e}"),
+                        })
+                })
+                .transpose()
+        };
+        let count = |name: &'static str| -> Result<Option<usize>, ConfigError> {
+            lookup(name)
+                .map(|raw| {
+                    raw.trim()
+                        .parse::<usize>()
+                        .map_err(|e| ConfigError::InvalidVar {
+                            name,
+                            reason: format!("expected a whole number: {e}"),
+                        })
+                })
+                .transpose()
+        };
+        if let Some(ttl) = secs("MYAUTH_ACCESS_TTL_SECS")? {
+            config.access_ttl = ttl;
+        }
+        if let Some(ttl) = secs("MYAUTH_REFRESH_TTL_SECS")? {
+            config.refresh_ttl = ttl;
+        }
+        if let Some(ttl) = secs("MYAUTH_REFRESH_ABSOLUTE_TTL_SECS")? {
+            config.refresh_absolute_ttl = ttl;
+        }
+        if let Some(ttl) = secs("MYAUTH_RESET_TTL_SECS")? {
+            config.reset_ttl = ttl;
+        }
+        if let Some(ttl) = secs("MYAUTH_VERIFY_TTL_SECS")? {
+            config.verify_ttl = ttl;
+        }
+        if let Some(leeway) = secs("MYAUTH_JWT_LEEWAY_SECS")? {
+            config.jwt_leeway = leeway;
+        }
+        if let Some(raw) = lookup("MYAUTH_REQUIRE_VERIFIED_EMAIL") {
+            config.require_verified_email =
+                parse_bool(&raw).ok_or_else(|| ConfigError::InvalidVar {
+                    name: "MYAUTH_REQUIRE_VERIFIED_EMAIL",
+                    reason: "expected true or false".to_owned(),
+                })?;
+        }
+        if let Some(url) = lookup("MYAUTH_PUBLIC_URL") {
+            config.public_url = url;
+        }
+        if let Some(issuer) = lookup("MYAUTH_JWT_ISSUER") {
+            config.issuer = issuer;
+        }
+        if let Some(audience) = lookup("MYAUTH_JWT_AUDIENCE") {
+            config.audience = audience;
+        }
+        if let Some(n) = count("MYAUTH_HASH_CONCURRENCY")? {
+            config.hashing.max_concurrent = n;
+        }
+        if let Some(n) = count("MYAUTH_HASH_QUEUE")? {
+            config.hashing.max_waiting = n;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value: secret length, positive lifetimes, a usable public URL, sane
+    /// hashing parameters.
+    ///
+    /// # Errors
+    ///
+    /// The first problem found.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let min = self.jwt_algorithm.min_secret_len();
+        let actual = self.jwt_secret.expose_secret().len();
+        if actual < min {
+            return Err(ConfigError::JwtSecretTooShort { min, actual });
+        }
+        for (name, ttl) in [
+            ("access_ttl", self.access_ttl),
+            ("refresh_ttl", self.refresh_ttl),
+            ("refresh_absolute_ttl", self.refresh_absolute_ttl),
+            ("reset_ttl", self.reset_ttl),
+            ("verify_ttl", self.verify_ttl),
+        ] {
+            if ttl <= Duration::ZERO {
+                return Err(ConfigError::Invalid(format!("{name} must be positive")));
+            }
+        }
+        if self.jwt_leeway < Duration::ZERO || self.jwt_leeway > Duration::minutes(5) {
+            return Err(ConfigError::Invalid(
+                "jwt_leeway must be between 0 and 300 seconds".to_owned(),
+            ));
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid(
+                "public_url must start with http:// or https://".to_owned(),
+            ));
+        }
+        if self.issuer.is_empty() || self.audience.is_empty() {
+            return Err(ConfigError::Invalid(
+                "issuer and audience must not be empty".to_owned(),
+            ));
+        }
+        if self.hashing.max_concurrent == 0 {
+            return Err(ConfigError::Invalid(
+                "hashing.max_concurrent must be at least 1".to_owned(),
+            ));
+        }
+        if self.password_policy.min_chars() > self.password_policy.max_chars() {
+            return Err(ConfigError::Invalid(
+                "password policy minimum exceeds its maximum".to_owned(),
+            ));
+        }
+        argon2::Params::new(
+            self.hashing.memory_kib,
+            self.hashing.iterations,
+            self.hashing.parallelism,
+            None,
+        )
+        .map_err(|e| ConfigError::Invalid(format!("argon2 parameters: {e}")))?;
+        Ok(())
+    }
+
+    /// Replaces the JWT secret.
+    #[must_use]
+    pub fn with_jwt_secret(mut self, secret: impl Into<String>) -> Self {
+        self.jwt_secret = SecretString::from(secret.into());
+        self
+    }
+
+    /// The signing algorithm. Default HS256 (API contract).
+    #[must_use]
+    pub fn with_jwt_algorithm(mut self, algorithm: JwtAlgorithm) -> Self {
+        self.jwt_algorithm = algorithm;
+        self
+    }
+
+    /// The `iss` of every JWT. Default `myauth`.
+    #[must_use]
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = issuer.into();
+        self
+    }
+
+    /// The `aud` of access tokens; verification tokens get `{audience}:verify-email`.
+    /// Default `myauth`.
+    #[must_use]
+    pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = audience.into();
+        self
+    }
+
+    /// Access-token lifetime. Default 30 minutes (the seed).
+    #[must_use]
+    pub fn with_access_ttl(mut self, ttl: Duration) -> Self {
+        self.access_ttl = ttl;
+        self
+    }
+
+    /// Refresh-token lifetime. Default 7 days (the seed).
+    #[must_use]
+    pub fn with_refresh_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_ttl = ttl;
+        self
+    }
+
+    /// Absolute lifetime of a rotation family from its login. Default 30 days
+    /// (NIST SP 800-63B AAL1 reauthentication bound; ASVS 5.0 10.4.8).
+    #[must_use]
+    pub fn with_refresh_absolute_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_absolute_ttl = ttl;
+        self
+    }
+
+    /// Password-reset token lifetime. Default 15 minutes (the seed).
+    #[must_use]
+    pub fn with_reset_ttl(mut self, ttl: Duration) -> Self {
+        self.reset_ttl = ttl;
+        self
+    }
+
+    /// Email-verification token lifetime. Default 24 hours.
+    #[must_use]
+    pub fn with_verify_ttl(mut self, ttl: Duration) -> Self {
+        self.verify_ttl = ttl;
+        self
+    }
+
+    /// Clock leeway when validating JWTs. Default 5 s; 0 allowed (SECURITY.md decision 9).
+    #[must_use]
+    pub fn with_jwt_leeway(mut self, leeway: Duration) -> Self {
+        self.jwt_leeway = leeway;
+        self
+    }
+
+    /// Whether login needs a verified email. Default true.
+    #[must_use]
+    pub fn with_require_verified_email(mut self, required: bool) -> Self {
+        self.require_verified_email = required;
+        self
+    }
+
+    /// Base URL of the front end, used in email links; never taken from a request's Host
+    /// header (OWASP Forgot Password Cheat Sheet). Default `http://localhost:3000`.
+    #[must_use]
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = url.into();
+        self
+    }
+
+    /// The password policy. Default: the seed's ([`PasswordPolicy::default`]).
+    #[must_use]
+    pub fn with_password_policy(mut self, policy: PasswordPolicy) -> Self {
+        self.password_policy = policy;
+        self
+    }
+
+    /// argon2id parameters and hashing limits. Default: [`HashingConfig::default`].
+    #[must_use]
+    pub fn with_hashing(mut self, hashing: HashingConfig) -> Self {
+        self.hashing = hashing;
+        self
+    }
+
+    /// The role that opens the admin routes. Default `admin`.
+    #[must_use]
+    pub fn with_admin_role(mut self, role: impl Into<String>) -> Self {
+        self.admin_role = role.into();
+        self
+    }
+
+    pub(crate) fn jwt_secret(&self) -> &SecretString {
+        &self.jwt_secret
+    }
+
+    /// The signing algorithm.
+    pub fn jwt_algorithm(&self) -> JwtAlgorithm {
+        self.jwt_algorithm
+    }
+
+    /// The JWT issuer.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The access-token audience.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// Access-token lifetime.
+    pub fn access_ttl(&self) -> Duration {
+        self.access_ttl
+    }
+
+    /// Refresh-token lifetime.
+    pub fn refresh_ttl(&self) -> Duration {
+        self.refresh_ttl
+    }
+
+    /// Absolute lifetime of a rotation family.
+    pub fn refresh_absolute_ttl(&self) -> Duration {
+        self.refresh_absolute_ttl
+    }
+
+    /// Password-reset token lifetime.
+    pub fn reset_ttl(&self) -> Duration {
+        self.reset_ttl
+    }
+
+    /// Email-verification token lifetime.
+    pub fn verify_ttl(&self) -> Duration {
+        self.verify_ttl
+    }
+
+    /// JWT clock leeway.
+    pub fn jwt_leeway(&self) -> Duration {
+        self.jwt_leeway
+    }
+
+    /// Whether login needs a verified email.
+    pub fn require_verified_email(&self) -> bool {
+        self.require_verified_email
+    }
+
+    /// Base URL of email links.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The password policy.
+    pub fn password_policy(&self) -> &PasswordPolicy {
+        &self.password_policy
+    }
+
+    /// Hashing parameters and limits.
+    pub fn hashing(&self) -> &HashingConfig {
+        &self.hashing
+    }
+
+    /// The admin role name.
+    pub fn admin_role(&self) -> &str {
+        &self.admin_role
+    }
+}
+
+fn parse_bool(raw: &str) -> Option<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn random_secret() -> String {
+    let mut bytes = [0u8; 48];
+    // Without OS randomness nothing else in the service can work either; an all-zero
+    // secret would be a silent disaster, so fall back to a secret that fails validation.
+    if getrandom::fill(&mut bytes).is_err() {
+        return String::new();
+    }
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let config = AuthConfig::new(SECRET);
+        assert_eq!(config.access_ttl(), Duration::seconds(1800));
+        assert_eq!(config.refresh_ttl(), Duration::seconds(604_800));
+        assert_eq!(config.reset_ttl(), Duration::seconds(900));
+        assert_eq!(config.verify_ttl(), Duration::seconds(86_400));
+        assert_eq!(config.refresh_absolute_ttl(), Duration::seconds(2_592_000));
+        assert_eq!(config.jwt_leeway(), Duration::seconds(5));
+        assert!(config.require_verified_email());
+        assert_eq!(config.public_url(), "http://localhost:3000");
+        assert_eq!(config.hashing().memory_kib, 19_456);
+        assert_eq!(config.hashing().iterations, 2);
+        assert_eq!(config.hashing().parallelism, 1);
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn a_secret_under_32_bytes_is_a_config_error() {
+        let short = "x".repeat(31);
+        assert!(matches!(
+            AuthConfig::new(short).validate(),
+            Err(ConfigError::JwtSecretTooShort {
+                min: 32,
+                actual: 31
+            })
+        ));
+        assert!(matches!(
+            AuthConfig::new(SECRET)
+                .with_jwt_algorithm(JwtAlgorithm::Hs512)
+                .validate(),
+            Err(ConfigError::JwtSecretTooShort { min: 64, .. })
+        ));
+        assert!(matches!(
+            AuthConfig::from_lookup(lookup(&[("MYAUTH_JWT_SECRET", "short")])),
+            Err(ConfigError::JwtSecretTooShort { .. })
+        ));
+    }
+
+    #[test]
+    fn default_secret_is_random_and_long_enough() {
+        let a = AuthConfig::default();
+        let b = AuthConfig::default();
+        assert!(a.validate().is_ok());
+        assert_ne!(
+            a.jwt_secret().expose_secret(),
+            b.jwt_secret().expose_secret()
+        );
+    }
+
+    #[test]
+    fn environment_names_of_the_contract_are_read() {
+        let config = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            ("MYAUTH_ACCESS_TTL_SECS", "60"),
+            ("MYAUTH_REFRESH_TTL_SECS", "120"),
+            ("MYAUTH_RESET_TTL_SECS", "30"),
+            ("MYAUTH_VERIFY_TTL_SECS", "40"),
+            ("MYAUTH_REFRESH_ABSOLUTE_TTL_SECS", "600"),
+            ("MYAUTH_JWT_LEEWAY_SECS", "0"),
+            ("MYAUTH_REQUIRE_VERIFIED_EMAIL", "false"),
+            ("MYAUTH_PUBLIC_URL", "https://app.example.com"),
+            ("MYAUTH_HASH_CONCURRENCY", "3"),
+            ("MYAUTH_HASH_QUEUE", "7"),
+        ]))
+        .unwrap();
+        assert_eq!(config.jwt_secret().expose_secret(), SECRET);
+        assert_eq!(config.access_ttl(), Duration::seconds(60));
+        assert_eq!(config.refresh_ttl(), Duration::seconds(120));
+        assert_eq!(config.reset_ttl(), Duration::seconds(30));
+        assert_eq!(config.verify_ttl(), Duration::seconds(40));
+        assert_eq!(config.refresh_absolute_ttl(), Duration::seconds(600));
+        assert_eq!(config.jwt_leeway(), Duration::ZERO);
+        assert!(!config.require_verified_email());
+        assert_eq!(config.public_url(), "https://app.example.com");
+        assert_eq!(config.hashing().max_concurrent, 3);
+        assert_eq!(config.hashing().max_waiting, 7);
+    }
+
+    #[test]
+    fn unparsable_variables_name_themselves() {
+        let error = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            ("MYAUTH_ACCESS_TTL_SECS", "soon"),
+        ]))
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("MYAUTH_ACCESS_TTL_SECS"),
+            "{error}"
+        );
+        let error = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            ("MYAUTH_REQUIRE_VERIFIED_EMAIL", "maybe"),
+        ]))
+        .unwrap_err();
+        assert!(error.to_string().contains("MYAUTH_REQUIRE_VERIFIED_EMAIL"));
+    }
+
+    #[test]
+    fn debug_never_prints_the_secret() {
+        let debug = format!("{:?}", AuthConfig::new(SECRET));
+        assert!(!debug.contains(SECRET), "{debug}");
+    }
+
+    #[test]
+    fn nonsense_values_are_refused() {
+        assert!(
+            AuthConfig::new(SECRET)
+                .with_access_ttl(Duration::ZERO)
+                .validate()
+                .is_err()
+        );
+        assert!(
+            AuthConfig::new(SECRET)
+                .with_public_url("localhost")
+                .validate()
+                .is_err()
+        );
+        let hashing = HashingConfig {
+            max_concurrent: 0,
+            ..HashingConfig::default()
+        };
+        assert!(
+            AuthConfig::new(SECRET)
+                .with_hashing(hashing)
+                .validate()
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! Outgoing email: the [`EmailSender`] trait and the development [`LogEmailSender`].
+//!
+//! The service sends after the state change is stored, in a background task: a slow or
+//! failing mail server never delays a response, never changes it (so it cannot reveal
+//! whether an account exists), and never loses an account. A failed send is logged; the
+//! user can ask for the email again.
+//!
+//! # Example
+//!
+//! An email sender that hands messages to a third-party API:
+//!
+//! ```
+//! use auth_core::{async_trait, EmailError, EmailLink, EmailSender};
+//!
+//! #[derive(Debug)]
+//! struct ApiMailer {
+//!     endpoint: String,
+//! }
+//!
+//! #[async_trait]
+//! impl EmailSender for ApiMailer {
+//!     async fn send_verification_email(&self, email: &EmailLink) -> Result<(), EmailError> {
+//!         // POST {to, link} to self.endpoint with your HTTP client here.
+//!         let _ = (&self.endpoint, &email.to, &email.link);
+//!         Ok(())
+//!     }
+//!
+//!     async fn send_password_reset_email(&self, email: &EmailLink) -> Result<(), EmailError> {
+//!         let _ = (&self.endpoint, &email.to, &email.link);
+//!         Ok(())
+//!     }
+//! }
+//! ```
+
+use std::fmt;
+
+use async_trait::async_trait;
+use time::Duration;
+
+use crate::error::BoxError;
+
+/// One email carrying a single-use link: who gets it, the link, and the bare token for
+/// applications whose front end builds its own link. `Debug` hides the link and token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EmailLink {
+    /// The recipient's (normalised) address.
+    pub to: String,
+    /// `{public_url}/verify-email?token=…` or `{public_url}/reset-password?token=…`.
+    pub link: String,
+    /// The token inside the link.
+    pub token: String,
+    /// How long the link stays valid.
+    pub expires_in: Duration,
+}
+
+impl fmt::Debug for EmailLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmailLink")
+            .field("to", &self.to)
+            .field("link", &"[redacted]")
+            .field("token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// Delivers the service's emails. Implement it to use any provider.
+#[async_trait]
+pub trait EmailSender: fmt::Debug + Send + Sync + 'static {
+    /// Sends the email-verification link.
+    ///
+    /// # Errors
+    ///
+    /// Delivery failures; the service logs them.
+    async fn send_verification_email(&self, email: &EmailLink) -> Result<(), EmailError>;
+
+    /// Sends the password-reset link.
+    ///
+    /// # Errors
+    ///
+    /// Delivery failures; the service logs them.
+    async fn send_password_reset_email(&self, email: &EmailLink) -> Result<(), EmailError>;
+}
+
+/// A delivery failure, with its cause.
+#[derive(Debug, thiserror::Error)]
+#[error("email delivery failed: {message}")]
+pub struct EmailError {
+    message: String,
+    #[source]
+    source: Option<BoxError>,
+}
+
+impl EmailError {
+    /// A failure described by a message (no secrets in it, please).
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failure caused by another error.
+    pub fn with_source(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+}
+
+/// Writes emails to the log (`tracing`, target `myauth::email`) instead of sending them.
+///
+/// For development only: the log line contains the link, which is a credential.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogEmailSender;
+
+#[async_trait]
+impl EmailSender for LogEmailSender {
+    async fn send_verification_email(&self, email: &EmailLink) -> Result<(), EmailError> {
+        tracing::info!(
+            target: "myauth::email",
+            to = %email.to,
+            link = %email.link,
+            expires_in_secs = email.expires_in.whole_seconds(),
+            "verification email (LogEmailSender: not sent, development only)"
+        );
+        Ok(())
+    }
+
+    async fn send_password_reset_email(&self, email: &EmailLink) -> Result<(), EmailError> {
+        tracing::info!(
+            target: "myauth::email",
+            to = %email.to,
+            link = %email.link,
+            expires_in_secs = email.expires_in.whole_seconds(),
+            "password reset email (LogEmailSender: not sent, development only)"
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_link_and_token() {
+        let email = EmailLink {
+            to: "a@example.com".into(),
+            link: "http://localhost/verify-email?token=SECRET".into(),
+            token: "SECRET".into(),
+            expires_in: Duration::minutes(15),
+        };
+        let debug = format!("{email:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        assert!(debug.contains("a@example.com"));
+    }
+
+    #[tokio::test]
+    async fn log_sender_always_succeeds() {
+        let email = EmailLink {
+            to: "a@example.com".into(),
+            link: "l".into(),
+            token: "t".into(),
+            expires_in: Duration::minutes(1),
+        };
+        assert!(LogEmailSender.send_verification_email(&email).await.is_ok());
+        assert!(
+            LogEmailSender
+                .send_password_reset_email(&email)
+                .await
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! # auth-core
+//!
+//! The heart of MyAuth for Rust: users, password hashing, JWT access tokens, rotating
+//! refresh tokens, email verification, password reset, roles and settings — as an
+//! [`AuthService`] that knows no web framework and no database driver.
+//!
+//! Pick this crate directly when you write your own store or adapter; otherwise depend on
+//! the `myauth` facade, a store crate (`auth-sqlite`, `auth-postgres`, `auth-mongo`) and an
+//! adapter crate (`auth-axum`, `auth-poem`).
+//!
+//! - Storage is two traits, [`UserStore`] and [`TokenStore`] ([`AuthStore`] is both);
+//!   feature `memory` adds [`MemoryStore`], feature `testing` the conformance suite every
+//!   store must pass ([`testing`]).
+//! - Email is the [`EmailSender`] trait; [`LogEmailSender`] writes links to the log.
+//! - Errors are [`AuthError`]; adapters map them with [`AuthError::status`] and
+//!   [`AuthError::code`] alone.
+//!
+//! ```
+//! # #[cfg(feature = "memory")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use auth_core::{AuthConfig, AuthService, MemoryStore, NewUser};
+//! use secrecy::SecretString;
+//!
+//! let service = AuthService::builder()
+//!     .config(AuthConfig::new("a secret of at least thirty-two bytes")
+//!         .with_require_verified_email(false))
+//!     .store(MemoryStore::new())
+//!     .build()?;
+//!
+//! let password = SecretString::from("Str0ng!pass");
+//! service
+//!     .register(NewUser {
+//!         email: "Alice@Example.com".into(),
+//!         username: "alice".into(),
+//!         password: password.clone(),
+//!     })
+//!     .await?;
+//!
+//! let tokens = service.login("alice@example.com", &password).await?;
+//! let claims = service.authenticate(&tokens.access_token)?;
+//! let me = service.me(claims.sub).await?;
+//! assert_eq!(me.email, "alice@example.com");
+//!
+//! let rotated = service.refresh(&tokens.refresh_token).await?;
+//! assert_ne!(rotated.refresh_token, tokens.refresh_token);
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "memory"))]
+//! # fn main() {}
+//! ```
+
+mod clock;
+mod config;
+mod email;
+mod error;
+mod jwt;
+mod password;
+mod policy;
+mod service;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod token;
+mod user;
+
+pub use async_trait::async_trait;
+pub use secrecy;
+
+pub use crate::clock::{Clock, ManualClock, SystemClock, truncate_to_millis};
+pub use crate::config::{AuthConfig, HashingConfig, JwtAlgorithm};
+pub use crate::email::{EmailError, EmailLink, EmailSender, LogEmailSender};
+pub use crate::error::{AuthError, BoxError, ConfigError, FieldError, StoreError};
+pub use crate::jwt::{ACCESS_TOKEN_TYP, Claims, MAX_JWT_LEN, VERIFY_TOKEN_TYP};
+pub use crate::password::{PasswordHasher, Verification};
+pub use crate::policy::{MAX_PASSWORD_BYTES, PasswordPolicy, PolicyViolation};
+pub use crate::service::{
+    AuthService, AuthServiceBuilder, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROLE_LEN, MAX_ROLES,
+    TokenPair,
+};
+#[cfg(feature = "memory")]
+pub use crate::store::memory::MemoryStore;
+pub use crate::store::{AuthStore, TokenStore, UserStore};
+pub use crate::token::{
+    ConsumeOutcome, MAX_OPAQUE_TOKEN_LEN, OPAQUE_TOKEN_BYTES, OpaqueToken, TokenHash, TokenKind,
+    TokenRecord,
+};
+pub use crate::user::{
+    HashedPassword, MAX_EMAIL_LEN, MAX_SETTINGS_BYTES, MAX_USERNAME_CHARS, NewUser, ProfileUpdate,
+    User, UserId, UserPage, UserPatch, UserSettings, merge_settings, normalize_email,
+    normalize_username,
+};

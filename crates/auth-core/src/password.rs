@@ -1,0 +1,427 @@
+//! Password hashing: argon2id off the async runtime, bounded in parallelism and in queue.
+//!
+//! Every hash and verification runs on a blocking thread while holding one of
+//! `max_concurrent` permits, so a login storm uses at most that many cores and
+//! `max_concurrent × memory` of RAM, and the runtime's worker threads stay free for other
+//! requests. At most `max_waiting` jobs may wait for a permit; the next one is refused with
+//! [`AuthError::Overloaded`] (503 with `Retry-After`) rather than queued without bound.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
+
+use crate::config::HashingConfig;
+use crate::error::{AuthError, ConfigError};
+use crate::user::HashedPassword;
+
+/// The result of checking a password against a stored hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verification {
+    /// Whether the password matched.
+    pub matched: bool,
+    /// Whether the stored hash uses other parameters than the configured ones and should be
+    /// replaced (only meaningful when `matched`).
+    pub needs_rehash: bool,
+}
+
+/// argon2id hashing and verification with bounded concurrency.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    params: Params,
+    permits: Arc<Semaphore>,
+    admitted: Arc<AtomicUsize>,
+    max_admitted: usize,
+    dummy: HashedPassword,
+}
+
+impl fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("params", &self.inner.params)
+            .field("permits", &self.inner.permits.available_permits())
+            .field("in_flight", &self.in_flight())
+            .field("max_in_flight", &self.inner.max_admitted)
+            .finish()
+    }
+}
+
+impl PasswordHasher {
+    /// A hasher with these parameters and limits. Computes, once, the dummy hash that
+    /// unknown emails are verified against, so it takes as long as one hash.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] for argon2 parameters out of range.
+    pub fn new(config: &HashingConfig) -> Result<Self, ConfigError> {
+        if config.max_concurrent == 0 {
+            return Err(ConfigError::Invalid(
+                "hashing.max_concurrent must be at least 1".to_owned(),
+            ));
+        }
+        let params = Params::new(
+            config.memory_kib,
+            config.iterations,
+            config.parallelism,
+            None,
+        )
+        .map_err(|e| ConfigError::Invalid(format!("argon2 parameters: {e}")))?;
+        let mut random = [0u8; 32];
+        getrandom::fill(&mut random)
+            .map_err(|e| ConfigError::Invalid(format!("OS random source failed: {e}")))?;
+        let dummy = hash_now(&params, &random)
+            .map_err(|e| ConfigError::Invalid(format!("argon2 failed: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                params,
+                permits: Arc::new(Semaphore::new(config.max_concurrent)),
+                admitted: Arc::new(AtomicUsize::new(0)),
+                max_admitted: config.max_concurrent.saturating_add(config.max_waiting),
+                dummy,
+            }),
+        })
+    }
+
+    /// Hashes a password with a fresh random salt.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Overloaded`] when the queue is full; [`AuthError::Unavailable`] if
+    /// hashing itself fails.
+    pub async fn hash(&self, password: &SecretString) -> Result<HashedPassword, AuthError> {
+        let password = SecretString::from(password.expose_secret().to_owned());
+        let params = self.inner.params.clone();
+        self.run(move || {
+            hash_now(&params, password.expose_secret().as_bytes())
+                .map_err(|e| AuthError::Unavailable(Box::new(e)))
+        })
+        .await?
+    }
+
+    /// Verifies a password against a stored hash, or — when there is no user — against a
+    /// dummy hash with the same parameters, so both cases cost the same time
+    /// (ASVS 5.0 6.3.8; OWASP Authentication Cheat Sheet).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Overloaded`] when the queue is full.
+    pub async fn verify(
+        &self,
+        password: &SecretString,
+        hash: Option<&HashedPassword>,
+    ) -> Result<Verification, AuthError> {
+        let password = SecretString::from(password.expose_secret().to_owned());
+        let known = hash.is_some();
+        let stored = hash.unwrap_or(&self.inner.dummy).as_str().to_owned();
+        let params = self.inner.params.clone();
+        self.run(move || {
+            let Ok(parsed) = PasswordHash::new(&stored) else {
+                tracing::error!("stored password hash is not a PHC string; refusing login");
+                return Verification {
+                    matched: false,
+                    needs_rehash: false,
+                };
+            };
+            let matched = known
+                && Argon2::default()
+                    .verify_password(password.expose_secret().as_bytes(), &parsed)
+                    .is_ok();
+            if !known {
+                // Spend the same work on the dummy hash, then refuse whatever it says.
+                let _ =
+                    Argon2::default().verify_password(password.expose_secret().as_bytes(), &parsed);
+            }
+            Verification {
+                matched,
+                needs_rehash: matched && !uses_params(&parsed, &params),
+            }
+        })
+        .await
+    }
+
+    /// Jobs waiting for or holding a permit right now.
+    pub fn in_flight(&self) -> usize {
+        self.inner.admitted.load(Ordering::Acquire)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let ticket = Ticket::admit(&self.inner.admitted, self.inner.max_admitted)
+            .ok_or(AuthError::Overloaded)?;
+        let permit = Arc::clone(&self.inner.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| AuthError::Unavailable(Box::new(e)))?;
+        // The permit and the ticket move into the blocking task: if the caller goes away,
+        // the hash still finishes and only then frees its slot, so the bounds stay true.
+        tokio::task::spawn_blocking(move || {
+            let result = job();
+            drop(permit);
+            drop(ticket);
+            result
+        })
+        .await
+        .map_err(|e| AuthError::Unavailable(Box::new(e)))
+    }
+}
+
+fn hash_now(params: &Params, password: &[u8]) -> Result<HashedPassword, argon2::Error> {
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    argon2
+        .hash_password(password)
+        .map(|hash| HashedPassword::new(hash.to_string()))
+        .map_err(|_| argon2::Error::AlgorithmInvalid)
+}
+
+fn uses_params(hash: &PasswordHash, params: &Params) -> bool {
+    if hash.algorithm.as_str() != Algorithm::Argon2id.as_str()
+        || hash.version != Some(Version::V0x13.into())
+    {
+        return false;
+    }
+    Params::try_from(hash).is_ok_and(|stored| {
+        stored.m_cost() == params.m_cost()
+            && stored.t_cost() == params.t_cost()
+            && stored.p_cost() == params.p_cost()
+    })
+}
+
+/// One admitted hashing job; leaving frees its place in the queue.
+struct Ticket {
+    admitted: Arc<AtomicUsize>,
+}
+
+impl Ticket {
+    fn admit(admitted: &Arc<AtomicUsize>, max: usize) -> Option<Self> {
+        admitted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self {
+                admitted: Arc::clone(admitted),
+            })
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.admitted.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Small parameters so tests stay fast; the defaults are tested in `config`.
+    pub(crate) fn fast() -> HashingConfig {
+        HashingConfig {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+            max_concurrent: 2,
+            max_waiting: 8,
+        }
+    }
+
+    fn secret(s: &str) -> SecretString {
+        SecretString::from(s.to_owned())
+    }
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_phc_strings_with_the_configured_parameters() {
+        let hasher = PasswordHasher::new(&HashingConfig::default()).unwrap();
+        let hash = hasher.hash(&secret("Str0ng!pass")).await.unwrap();
+        assert!(
+            hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.as_str()
+        );
+        let other = hasher.hash(&secret("Str0ng!pass")).await.unwrap();
+        assert_ne!(hash, other, "salts must differ");
+    }
+
+    #[tokio::test]
+    async fn verification_accepts_the_password_exactly_as_given() {
+        let hasher = PasswordHasher::new(&fast()).unwrap();
+        let hash = hasher.hash(&secret(" Str0ng!pass ")).await.unwrap();
+        let ok = hasher
+            .verify(&secret(" Str0ng!pass "), Some(&hash))
+            .await
+            .unwrap();
+        assert!(ok.matched);
+        assert!(!ok.needs_rehash);
+        for wrong in ["Str0ng!pass", " str0ng!pass ", " Str0ng!pas"] {
+            let v = hasher.verify(&secret(wrong), Some(&hash)).await.unwrap();
+            assert!(!v.matched, "{wrong:?} matched");
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_user_costs_a_full_verification_and_never_matches() {
+        let hasher = PasswordHasher::new(&fast()).unwrap();
+        let v = hasher.verify(&secret("anything"), None).await.unwrap();
+        assert_eq!(
+            v,
+            Verification {
+                matched: false,
+                needs_rehash: false
+            }
+        );
+        // The dummy is a real argon2id hash with the configured parameters.
+        assert!(
+            hasher
+                .inner
+                .dummy
+                .as_str()
+                .starts_with("$argon2id$v=19$m=64,t=1,p=1$")
+        );
+    }
+
+    #[tokio::test]
+    async fn hashes_with_older_parameters_ask_for_a_rehash() {
+        let old = PasswordHasher::new(&fast()).unwrap();
+        let hash = old.hash(&secret("Str0ng!pass")).await.unwrap();
+        let current = PasswordHasher::new(&HashingConfig {
+            memory_kib: 128,
+            ..fast()
+        })
+        .unwrap();
+        let v = current
+            .verify(&secret("Str0ng!pass"), Some(&hash))
+            .await
+            .unwrap();
+        assert!(v.matched);
+        assert!(v.needs_rehash);
+        let wrong = current.verify(&secret("wrong"), Some(&hash)).await.unwrap();
+        assert!(!wrong.needs_rehash, "only successful logins rehash");
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_stored_hash_never_matches() {
+        let hasher = PasswordHasher::new(&fast()).unwrap();
+        let v = hasher
+            .verify(&secret("x"), Some(&HashedPassword::new("plaintext")))
+            .await
+            .unwrap();
+        assert!(!v.matched);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn hashing_runs_off_the_runtime() {
+        // On a single-threaded runtime a ticking interval only advances if the hashes run
+        // elsewhere: on blocking threads, never on the runtime's own thread.
+        let hasher = PasswordHasher::new(&HashingConfig {
+            memory_kib: 8 * 1024,
+            iterations: 3,
+            max_concurrent: 1,
+            max_waiting: 16,
+            ..fast()
+        })
+        .unwrap();
+        let jobs: Vec<_> = (0..6)
+            .map(|_| {
+                let hasher = hasher.clone();
+                tokio::spawn(async move { hasher.hash(&secret("Str0ng!pass")).await })
+            })
+            .collect();
+        let mut ticks = 0u32;
+        let mut interval = tokio::time::interval(Duration::from_millis(2));
+        let all = futures_join(jobs);
+        tokio::pin!(all);
+        loop {
+            tokio::select! {
+                results = &mut all => {
+                    for r in results { assert!(r.unwrap().is_ok()); }
+                    break;
+                }
+                _ = interval.tick() => ticks += 1,
+            }
+        }
+        assert!(ticks >= 5, "runtime starved: only {ticks} ticks");
+        assert_eq!(hasher.inner.permits.available_permits(), 1);
+        assert_eq!(hasher.in_flight(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_jobs_run_at_once_than_there_are_permits() {
+        let hasher = PasswordHasher::new(&fast()).unwrap();
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let jobs: Vec<_> = (0..8)
+            .map(|_| {
+                let (hasher, running, peak) =
+                    (hasher.clone(), Arc::clone(&running), Arc::clone(&peak));
+                tokio::spawn(async move {
+                    hasher
+                        .run(move || {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            peak.fetch_max(now, Ordering::SeqCst);
+                            std::thread::sleep(Duration::from_millis(20));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for result in futures_join(jobs).await {
+            assert!(result.unwrap().is_ok());
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), 2, "fast() has 2 permits");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_answers_overloaded_instead_of_waiting() {
+        let hasher = PasswordHasher::new(&HashingConfig {
+            memory_kib: 4 * 1024,
+            iterations: 4,
+            max_concurrent: 1,
+            max_waiting: 2,
+            ..fast()
+        })
+        .unwrap();
+        // 1 running + 2 waiting are admitted; the other 5 are refused at once.
+        let jobs: Vec<_> = (0..8)
+            .map(|_| {
+                let hasher = hasher.clone();
+                tokio::spawn(async move { hasher.hash(&secret("Str0ng!pass")).await })
+            })
+            .collect();
+        let results = futures_join(jobs).await;
+        let ok = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+        let overloaded = results
+            .iter()
+            .filter(|r| matches!(r, Ok(Err(AuthError::Overloaded))))
+            .count();
+        assert_eq!(ok + overloaded, 8);
+        assert!(overloaded >= 1, "queue bound not enforced");
+        assert!(ok >= 3, "admitted jobs must complete, got {ok}");
+        assert_eq!(hasher.in_flight(), 0, "tickets leaked");
+        // Once drained, new work is admitted again.
+        assert!(hasher.hash(&secret("Str0ng!pass")).await.is_ok());
+    }
+
+    async fn futures_join<T>(
+        handles: Vec<tokio::task::JoinHandle<T>>,
+    ) -> Vec<Result<T, tokio::task::JoinError>> {
+        let mut out = Vec::with_capacity(handles.len());
+        for handle in handles {
+            out.push(handle.await);
+        }
+        out
+    }
+}

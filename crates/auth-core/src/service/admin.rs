@@ -1,0 +1,238 @@
+//! Admin use cases. Each checks, against the store, that the caller holds the admin role:
+//! roles inside an access token may be up to one access lifetime old.
+
+use secrecy::SecretString;
+
+use super::AuthService;
+use crate::error::{AuthError, FieldError};
+use crate::jwt::Claims;
+use crate::user::{NewUser, User, UserId, UserPage, UserPatch, normalize_email};
+
+/// Default page size of [`AuthService::list_users`].
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+/// Largest page size of [`AuthService::list_users`]; larger requests are capped.
+pub const MAX_PAGE_SIZE: u32 = 100;
+/// Most roles one user may hold.
+pub const MAX_ROLES: usize = 32;
+/// Longest role name.
+pub const MAX_ROLE_LEN: usize = 64;
+
+impl AuthService {
+    /// Loads the caller and checks they are active and hold the admin role.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Forbidden`], or the errors of [`me`](Self::me).
+    pub async fn require_admin(&self, caller: &Claims) -> Result<User, AuthError> {
+        let user = self.me(caller.sub).await?;
+        if user.has_role(self.inner.config.admin_role()) {
+            Ok(user)
+        } else {
+            Err(AuthError::Forbidden)
+        }
+    }
+
+    /// A page of users, oldest first. `limit` defaults to 50 and is capped at 100.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Forbidden`], [`AuthError::Unavailable`].
+    pub async fn list_users(
+        &self,
+        caller: &Claims,
+        limit: Option<u32>,
+        offset: Option<u64>,
+    ) -> Result<UserPage, AuthError> {
+        self.require_admin(caller).await?;
+        let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
+        Ok(self
+            .inner
+            .store
+            .list_users(limit, offset.unwrap_or(0))
+            .await?)
+    }
+
+    /// One user.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Forbidden`], [`AuthError::UserNotFound`], [`AuthError::Unavailable`].
+    pub async fn get_user(&self, caller: &Claims, id: UserId) -> Result<User, AuthError> {
+        self.require_admin(caller).await?;
+        self.inner
+            .store
+            .find_user_by_id(id)
+            .await?
+            .ok_or(AuthError::UserNotFound)
+    }
+
+    /// Deactivates a user and revokes all their tokens (ASVS 5.0 7.4.2).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Forbidden`], [`AuthError::UserNotFound`], [`AuthError::Unavailable`].
+    #[tracing::instrument(skip_all, fields(user.id = %id))]
+    pub async fn deactivate_user(&self, caller: &Claims, id: UserId) -> Result<User, AuthError> {
+        self.require_admin(caller).await?;
+        let now = self.now();
+        let user = self
+            .patch_user(
+                id,
+                UserPatch {
+                    is_active: Some(false),
+                    updated_at: Some(now),
+                    ..UserPatch::default()
+                },
+            )
+            .await?;
+        self.inner.store.revoke_user_tokens(id, None, now).await?;
+        tracing::info!("user deactivated; all sessions revoked");
+        Ok(user)
+    }
+
+    /// Reactivates a user.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Forbidden`], [`AuthError::UserNotFound`], [`AuthError::Unavailable`].
+    #[tracing::instrument(skip_all, fields(user.id = %id))]
+    pub async fn activate_user(&self, caller: &Claims, id: UserId) -> Result<User, AuthError> {
+        self.require_admin(caller).await?;
+        self.patch_user(
+            id,
+            UserPatch {
+                is_active: Some(true),
+                updated_at: Some(self.now()),
+                ..UserPatch::default()
+            },
+        )
+        .await
+    }
+
+    /// Replaces a user's roles. Role names are 1–64 characters of letters, digits and
+    /// `_ - . :`; at most 32 roles; duplicates are dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Forbidden`], [`AuthError::Validation`], [`AuthError::UserNotFound`],
+    /// [`AuthError::Unavailable`].
+    #[tracing::instrument(skip_all, fields(user.id = %id))]
+    pub async fn set_roles(
+        &self,
+        caller: &Claims,
+        id: UserId,
+        roles: Vec<String>,
+    ) -> Result<User, AuthError> {
+        self.require_admin(caller).await?;
+        let roles = validate_roles(roles)?;
+        self.patch_user(
+            id,
+            UserPatch {
+                roles: Some(roles),
+                updated_at: Some(self.now()),
+                ..UserPatch::default()
+            },
+        )
+        .await
+    }
+
+    /// Makes sure an active, verified account with the admin role exists for this email,
+    /// creating it with this password if needed (an existing account keeps its password).
+    /// For bootstrapping a deployment from configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidEmail`], [`AuthError::WeakPassword`], [`AuthError::Unavailable`].
+    pub async fn ensure_admin(
+        &self,
+        email: &str,
+        password: &SecretString,
+    ) -> Result<User, AuthError> {
+        let email = normalize_email(email)?;
+        let admin_role = self.inner.config.admin_role().to_owned();
+        let store = &self.inner.store;
+        if let Some(user) = store.find_user_by_email(&email).await? {
+            let mut roles = user.roles.clone();
+            if !roles.contains(&admin_role) {
+                roles.push(admin_role);
+            }
+            return self
+                .patch_user(
+                    user.id,
+                    UserPatch {
+                        roles: Some(roles),
+                        is_verified: Some(true),
+                        is_active: Some(true),
+                        updated_at: Some(self.now()),
+                        ..UserPatch::default()
+                    },
+                )
+                .await;
+        }
+        let new_user = NewUser {
+            username: email.split('@').next().unwrap_or("admin").to_owned(),
+            email,
+            password: password.clone(),
+        };
+        match self.create_account(&new_user, vec![admin_role], true).await {
+            // Another process created it at the same moment: promote theirs.
+            Err(AuthError::UserAlreadyExists) => {
+                Box::pin(self.ensure_admin(&new_user.email, password)).await
+            }
+            other => other,
+        }
+    }
+
+    /// Registers a user like [`register`](Self::register) but without email, as an already
+    /// verified account — for seeding and tests.
+    ///
+    /// # Errors
+    ///
+    /// As [`register`](Self::register).
+    pub async fn create_verified_user(&self, new_user: NewUser) -> Result<User, AuthError> {
+        self.create_account(&new_user, Vec::new(), true).await
+    }
+
+    async fn patch_user(&self, id: UserId, patch: UserPatch) -> Result<User, AuthError> {
+        self.inner
+            .store
+            .update_user(id, &patch)
+            .await?
+            .ok_or(AuthError::UserNotFound)
+    }
+}
+
+fn validate_roles(roles: Vec<String>) -> Result<Vec<String>, AuthError> {
+    let mut errors = Vec::new();
+    if roles.len() > MAX_ROLES {
+        errors.push(FieldError::new(
+            "roles",
+            "too_many",
+            format!("at most {MAX_ROLES} roles"),
+        ));
+    }
+    let mut unique: Vec<String> = Vec::with_capacity(roles.len());
+    for role in roles {
+        let valid = !role.is_empty()
+            && role.len() <= MAX_ROLE_LEN
+            && role
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
+        if !valid {
+            errors.push(FieldError::new(
+                "roles",
+                "invalid_role",
+                format!(
+                    "role names are 1-{MAX_ROLE_LEN} characters of letters, digits and _ - . :"
+                ),
+            ));
+        } else if !unique.contains(&role) {
+            unique.push(role);
+        }
+    }
+    if errors.is_empty() {
+        Ok(unique)
+    } else {
+        Err(AuthError::Validation(errors))
+    }
+}

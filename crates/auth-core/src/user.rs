@@ -1,0 +1,399 @@
+//! Users: identifiers, the stored record, and the inputs that create or change one.
+
+use std::fmt;
+use std::str::FromStr;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{AuthError, FieldError};
+
+/// Free-form per-user settings: a JSON object.
+pub type UserSettings = serde_json::Map<String, serde_json::Value>;
+
+/// A user's identifier: a UUID v7, so ids sort by creation time.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(Uuid);
+
+impl UserId {
+    /// A fresh, time-ordered id.
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// Wraps an existing UUID (for stores reading a record back).
+    pub const fn from_uuid(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+
+    /// The UUID inside.
+    pub const fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
+}
+
+impl Default for UserId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UserId({})", self.0)
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl FromStr for UserId {
+    type Err = uuid::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(Self)
+    }
+}
+
+/// An argon2id hash in PHC string format. Its `Debug` never prints the hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HashedPassword(String);
+
+impl HashedPassword {
+    /// Wraps a PHC string read from a store.
+    pub fn new(phc: impl Into<String>) -> Self {
+        Self(phc.into())
+    }
+
+    /// The PHC string, for stores to persist.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for HashedPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HashedPassword([redacted])")
+    }
+}
+
+/// A user as stored. Serialising it gives the API's User shape: the hash is never written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    /// The id.
+    pub id: UserId,
+    /// The normalised email (trimmed, lower case); unique.
+    pub email: String,
+    /// The display name; not unique.
+    pub username: String,
+    /// The password hash; never serialised.
+    #[serde(skip)]
+    pub password_hash: HashedPassword,
+    /// Free-form roles, e.g. `admin`.
+    pub roles: Vec<String>,
+    /// Free-form settings object.
+    pub user_settings: UserSettings,
+    /// Whether the email address was verified.
+    pub is_verified: bool,
+    /// Whether the account may sign in.
+    pub is_active: bool,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl User {
+    /// Whether the user holds `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+}
+
+/// A registration request: the only fields a client may set when signing up.
+/// Roles and flags are never taken from it (ASVS 5.0 15.3.3, mass assignment).
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// The email, as typed; it is normalised by the service.
+    pub email: String,
+    /// The display name.
+    pub username: String,
+    /// The password, as typed.
+    pub password: SecretString,
+}
+
+/// A partial update of a stored user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserPatch {
+    /// New display name.
+    pub username: Option<String>,
+    /// New password hash.
+    pub password_hash: Option<HashedPassword>,
+    /// New roles (replacing the old ones).
+    pub roles: Option<Vec<String>>,
+    /// New settings object (replacing the old one).
+    pub user_settings: Option<UserSettings>,
+    /// New verification flag.
+    pub is_verified: Option<bool>,
+    /// New activation flag.
+    pub is_active: Option<bool>,
+    /// The time of the change; stores set `updated_at` to it.
+    pub updated_at: Option<OffsetDateTime>,
+}
+
+/// What a user may change about themselves with `PATCH /me`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ProfileUpdate {
+    /// New display name.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Settings to merge in as an RFC 7396 JSON merge patch: keys with `null` are removed.
+    #[serde(default)]
+    pub user_settings: Option<UserSettings>,
+}
+
+/// One page of users and the total count.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserPage {
+    /// The users of this page, oldest first.
+    pub items: Vec<User>,
+    /// How many users exist in all.
+    pub total: u64,
+}
+
+/// Longest accepted email address (RFC 5321 §4.5.3.1.3 path limit minus the brackets).
+pub const MAX_EMAIL_LEN: usize = 254;
+/// Longest accepted username, in characters.
+pub const MAX_USERNAME_CHARS: usize = 64;
+/// Largest accepted `user_settings` object, as serialised JSON bytes.
+pub const MAX_SETTINGS_BYTES: usize = 16 * 1024;
+
+/// Normalises an email for storage and lookup: trimmed, lower case. Returns
+/// [`AuthError::InvalidEmail`] when the result is not a plausible address.
+///
+/// The check is deliberately structural (one `@`, a non-empty local part of at most 64
+/// bytes, a dotted domain of DNS labels, no whitespace or control characters): the only
+/// real proof of an address is the verification email.
+///
+/// # Errors
+///
+/// [`AuthError::InvalidEmail`] when the address is implausible.
+pub fn normalize_email(raw: &str) -> Result<String, AuthError> {
+    let email = raw.trim().to_lowercase();
+    if email.len() > MAX_EMAIL_LEN {
+        return Err(AuthError::InvalidEmail);
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return Err(AuthError::InvalidEmail);
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && !"@<>()[]\\,;:\"".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    if local_ok && domain_ok {
+        Ok(email)
+    } else {
+        Err(AuthError::InvalidEmail)
+    }
+}
+
+/// Validates and trims a username: 1–64 characters, no control characters.
+///
+/// # Errors
+///
+/// [`AuthError::Validation`] naming the `username` field.
+pub fn normalize_username(raw: &str) -> Result<String, AuthError> {
+    let username = raw.trim();
+    let chars = username.chars().count();
+    let problem = if chars == 0 {
+        Some(("required", "must not be empty".to_owned()))
+    } else if chars > MAX_USERNAME_CHARS {
+        Some((
+            "too_long",
+            format!("must be at most {MAX_USERNAME_CHARS} characters long"),
+        ))
+    } else if username.chars().any(char::is_control) {
+        Some((
+            "invalid_characters",
+            "must not contain control characters".to_owned(),
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some((code, message)) => Err(AuthError::Validation(vec![FieldError::new(
+            "username", code, message,
+        )])),
+        None => Ok(username.to_owned()),
+    }
+}
+
+/// Applies an RFC 7396 JSON merge patch to a settings object and checks the size bound.
+///
+/// # Errors
+///
+/// [`AuthError::Validation`] naming `user_settings` when the result exceeds
+/// [`MAX_SETTINGS_BYTES`].
+pub fn merge_settings(
+    current: &UserSettings,
+    patch: &UserSettings,
+) -> Result<UserSettings, AuthError> {
+    let mut merged = serde_json::Value::Object(current.clone());
+    merge_value(&mut merged, &serde_json::Value::Object(patch.clone()));
+    let serde_json::Value::Object(merged) = merged else {
+        return Err(settings_error("must be a JSON object"));
+    };
+    let size = serde_json::to_vec(&merged).map_or(usize::MAX, |bytes| bytes.len());
+    if size > MAX_SETTINGS_BYTES {
+        return Err(settings_error(&format!(
+            "must serialise to at most {MAX_SETTINGS_BYTES} bytes"
+        )));
+    }
+    Ok(merged)
+}
+
+fn settings_error(message: &str) -> AuthError {
+    AuthError::Validation(vec![FieldError::new("user_settings", "invalid", message)])
+}
+
+fn merge_value(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    let serde_json::Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = serde_json::Value::Object(UserSettings::new());
+    }
+    if let serde_json::Value::Object(map) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                merge_value(
+                    map.entry(key.clone()).or_insert(serde_json::Value::Null),
+                    value,
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        assert_eq!(
+            normalize_email("  Alice@Example.COM ").ok().as_deref(),
+            Some("alice@example.com")
+        );
+    }
+
+    #[test]
+    fn implausible_emails_are_refused() {
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@localhost",
+            "al ice@example.com",
+            "alice@exa mple.com",
+            "alice@@example.com",
+            "alice@-example.com",
+            "a..b@example.com",
+            "alice@example..com",
+            "alice\n@example.com",
+        ] {
+            assert!(
+                matches!(normalize_email(bad), Err(AuthError::InvalidEmail)),
+                "{bad:?} was accepted"
+            );
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(normalize_email(&long).is_err());
+    }
+
+    #[test]
+    fn usernames_are_trimmed_and_bounded() {
+        assert_eq!(normalize_username(" alice ").ok().as_deref(), Some("alice"));
+        assert!(normalize_username("   ").is_err());
+        assert!(normalize_username(&"x".repeat(65)).is_err());
+        assert!(normalize_username("a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn settings_merge_follows_rfc_7396() {
+        let current = json!({"theme": "dark", "lang": "fr", "ui": {"a": 1, "b": 2}});
+        let patch = json!({"lang": null, "ui": {"b": null, "c": 3}, "tz": "UTC"});
+        let (serde_json::Value::Object(current), serde_json::Value::Object(patch)) =
+            (current, patch)
+        else {
+            unreachable!()
+        };
+        let merged = merge_settings(&current, &patch).unwrap();
+        assert_eq!(
+            serde_json::Value::Object(merged),
+            json!({"theme": "dark", "ui": {"a": 1, "c": 3}, "tz": "UTC"})
+        );
+    }
+
+    #[test]
+    fn oversized_settings_are_refused() {
+        let mut patch = UserSettings::new();
+        patch.insert("blob".into(), json!("x".repeat(MAX_SETTINGS_BYTES)));
+        assert!(matches!(
+            merge_settings(&UserSettings::new(), &patch),
+            Err(AuthError::Validation(_))
+        ));
+    }
+
+    #[test]
+    fn user_json_never_contains_the_hash() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let user = User {
+            id: UserId::new(),
+            email: "a@example.com".into(),
+            username: "a".into(),
+            password_hash: HashedPassword::new("$argon2id$v=19$secret"),
+            roles: vec![],
+            user_settings: UserSettings::new(),
+            is_verified: false,
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        let json = serde_json::to_string(&user).unwrap();
+        assert!(!json.contains("argon2"), "{json}");
+        assert!(!json.contains("password"), "{json}");
+        assert!(
+            json.contains("\"created_at\":\"1970-01-01T00:00:00Z\""),
+            "{json}"
+        );
+        assert!(!format!("{user:?}").contains("argon2"));
+    }
+}
