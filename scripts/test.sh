@@ -11,6 +11,49 @@ export RUST_BACKTRACE=1
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# PostgreSQL for the auth-postgres tests: the local cluster (started, or installed with apt
+# when missing and we are root on Debian), unless MYAUTH_TEST_POSTGRES_URL points elsewhere.
+ensure_postgres() {
+  if [ -n "${MYAUTH_TEST_POSTGRES_URL:-}" ]; then return 0; fi
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      step "installing PostgreSQL"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+      echo "PostgreSQL is not installed and cannot be installed here; set MYAUTH_TEST_POSTGRES_URL" >&2
+      return 1
+    fi
+  fi
+  local version
+  version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+  if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+    step "starting PostgreSQL $version"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for _ in $(seq 1 50); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.2; done
+  fi
+  pg_isready -h 127.0.0.1 -p 5432 -q
+  export MYAUTH_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5432/test"
+}
+
+# A MongoDB-wire server for the auth-mongo tests (../shared/tools/mongo-test-server), unless
+# MYAUTH_TEST_MONGODB_URL points at a real mongod.
+ensure_mongodb() {
+  if [ -n "${MYAUTH_TEST_MONGODB_URL:-}" ]; then return 0; fi
+  local tool
+  for tool in ../shared/tools/mongo-test-server ../../shared/tools/mongo-test-server; do
+    if [ -f "$tool/mongo-test-server.sh" ]; then
+      # shellcheck source=/dev/null
+      source "$tool/mongo-test-server.sh"
+      trap mongo_test_server_stop EXIT
+      mongo_test_server_start
+      export MYAUTH_TEST_MONGODB_URL="$MONGODB_URI"
+      return 0
+    fi
+  done
+  echo "no MongoDB server: set MYAUTH_TEST_MONGODB_URL or provide ../shared/tools/mongo-test-server" >&2
+  return 1
+}
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
@@ -19,6 +62,10 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
+
+step "test servers"
+ensure_postgres
+ensure_mongodb
 
 step "cargo test (all features, ignored server-backed tests included)"
 cargo test --workspace --all-features -- --include-ignored
