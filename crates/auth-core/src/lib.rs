@@ -50,6 +50,7 @@
 //! # fn main() {}
 //! ```
 
+pub mod api;
 mod clock;
 mod config;
 mod email;
