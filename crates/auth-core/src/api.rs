@@ -166,6 +166,10 @@ pub enum BodyFormat {
 /// # Errors
 ///
 /// 415 `unsupported_media_type` for anything else, including a missing header.
+#[expect(
+    clippy::result_large_err,
+    reason = "a problem is built at most once per failed request; boxing it buys nothing"
+)]
 pub fn body_format(content_type: Option<&str>, allow_form: bool) -> Result<BodyFormat, Problem> {
     let expected = if allow_form {
         "application/json or application/x-www-form-urlencoded"
@@ -193,6 +197,10 @@ pub fn body_format(content_type: Option<&str>, allow_form: bool) -> Result<BodyF
 ///
 /// 400 `malformed_body` when the bytes are not JSON at all; 422 `validation_failed` when
 /// they are well-formed but of the wrong shape (wrong types, not an object).
+#[expect(
+    clippy::result_large_err,
+    reason = "a problem is built at most once per failed request; boxing it buys nothing"
+)]
 pub fn decode_body<T: DeserializeOwned>(format: BodyFormat, bytes: &[u8]) -> Result<T, Problem> {
     match format {
         BodyFormat::Json => serde_json::from_slice(bytes).map_err(|e| {
