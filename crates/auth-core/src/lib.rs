@@ -56,6 +56,7 @@ mod config;
 mod email;
 mod error;
 mod jwt;
+pub mod openapi;
 mod password;
 mod policy;
 mod service;

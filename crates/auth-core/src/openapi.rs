@@ -1,0 +1,258 @@
+//! The OpenAPI 3.1 document of the HTTP contract, served by every adapter at
+//! `/auth/openapi.json`. It lives here, framework-free, so that every adapter serves the same
+//! bytes: a client cannot tell the adapters apart, not even from their documentation.
+
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+
+/// The document as JSON text (built once).
+pub fn document_json() -> &'static str {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    DOCUMENT.get_or_init(|| document().to_string())
+}
+
+/// The document. Paths assume the auth routes are nested at `/auth` and the admin routes
+/// at `/auth/admin`, as in the reference server.
+pub fn document() -> Value {
+    let problem = |description: &str| {
+        json!({"description": description,
+               "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+    };
+    let body = |schema: &str| {
+        json!({"required": true,
+               "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+    };
+    let token_body = |schema: &str, form: &str| {
+        json!({"required": true, "content": {
+            "application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}},
+            "application/x-www-form-urlencoded": {"schema": {"$ref": format!("#/components/schemas/{form}")}}
+        }})
+    };
+    let ok = |description: &str, schema: &str| {
+        json!({"description": description,
+               "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+    };
+    let empty = |description: &str| json!({"description": description});
+    let bearer = json!([{"bearer": []}]);
+    let common = json!({
+        "400": problem("malformed_body"),
+        "413": problem("body_too_large"),
+        "415": problem("unsupported_media_type"),
+        "503": problem("service_unavailable")
+    });
+    let with_common = |mut responses: Value| {
+        if let (Some(map), Some(common)) = (responses.as_object_mut(), common.as_object()) {
+            for (k, v) in common {
+                map.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        responses
+    };
+    let id_param = json!([{"name": "id", "in": "path", "required": true,
+                           "schema": {"type": "string", "format": "uuid"}}]);
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "MyAuth",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Registration, login, rotating refresh tokens, email verification, password reset, profile and admin routes. Every error is an RFC 9457 problem document.",
+            "license": {"name": "MIT", "identifier": "MIT"}
+        },
+        "paths": {
+            "/auth/register": {"post": {
+                "operationId": "register", "tags": ["auth"], "summary": "Register a user; a verification email is sent",
+                "requestBody": body("RegisterRequest"),
+                "responses": with_common(json!({
+                    "201": ok("The new user", "User"),
+                    "409": problem("user_already_exists"),
+                    "422": problem("invalid_email, weak_password or validation_failed")
+                }))
+            }},
+            "/auth/login": {"post": {
+                "operationId": "login", "tags": ["auth"], "summary": "Log in with email and password (JSON or OAuth 2.0 password grant)",
+                "requestBody": token_body("LoginRequest", "PasswordGrant"),
+                "responses": with_common(json!({
+                    "200": ok("Access and refresh token", "TokenPair"),
+                    "401": problem("invalid_credentials"),
+                    "403": problem("email_not_verified or account_disabled"),
+                    "422": problem("validation_failed")
+                }))
+            }},
+            "/auth/refresh": {"post": {
+                "operationId": "refresh", "tags": ["auth"], "summary": "Rotate a refresh token (JSON or OAuth 2.0 refresh grant)",
+                "requestBody": token_body("RefreshRequest", "RefreshGrant"),
+                "responses": with_common(json!({
+                    "200": ok("A new token pair; the presented refresh token is used up", "TokenPair"),
+                    "401": problem("invalid_token, expired_token or revoked_token"),
+                    "403": problem("account_disabled"),
+                    "422": problem("validation_failed")
+                }))
+            }},
+            "/auth/logout": {"post": {
+                "operationId": "logout", "tags": ["auth"], "summary": "Revoke the session of a refresh token (idempotent)",
+                "requestBody": body("RefreshRequest"),
+                "responses": with_common(json!({"204": empty("Logged out"), "422": problem("validation_failed")}))
+            }},
+            "/auth/logout-all": {"post": {
+                "operationId": "logoutAll", "tags": ["auth"], "summary": "Revoke every refresh token of the caller",
+                "security": bearer,
+                "responses": with_common(json!({"204": empty("Every session ended"), "401": problem("missing_token, invalid_token or expired_token")}))
+            }},
+            "/auth/password-reset-request": {"post": {
+                "operationId": "passwordResetRequest", "tags": ["auth"], "summary": "Email a password-reset link (same answer for unknown emails)",
+                "requestBody": body("EmailRequest"),
+                "responses": with_common(json!({"202": ok("Accepted", "Accepted"), "422": problem("invalid_email or validation_failed")}))
+            }},
+            "/auth/password-reset": {"post": {
+                "operationId": "passwordReset", "tags": ["auth"], "summary": "Set a new password with a reset token; every session is revoked",
+                "requestBody": body("PasswordResetRequest"),
+                "responses": with_common(json!({
+                    "204": empty("Password replaced"),
+                    "401": problem("invalid_token or expired_token"),
+                    "422": problem("weak_password or validation_failed")
+                }))
+            }},
+            "/auth/verify-email-request": {"post": {
+                "operationId": "verifyEmailRequest", "tags": ["auth"], "summary": "Email a new verification link (same answer in every case)",
+                "requestBody": body("EmailRequest"),
+                "responses": with_common(json!({"202": ok("Accepted", "Accepted"), "422": problem("invalid_email or validation_failed")}))
+            }},
+            "/auth/verify-email": {"post": {
+                "operationId": "verifyEmail", "tags": ["auth"], "summary": "Verify the email with a verification token",
+                "requestBody": body("VerifyEmailRequest"),
+                "responses": with_common(json!({
+                    "200": ok("The verified user", "User"),
+                    "401": problem("invalid_token or expired_token"),
+                    "422": problem("validation_failed")
+                }))
+            }},
+            "/auth/me": {
+                "get": {
+                    "operationId": "me", "tags": ["auth"], "summary": "The signed-in user", "security": bearer,
+                    "responses": with_common(json!({
+                        "200": ok("The user", "User"),
+                        "401": problem("missing_token, invalid_token or expired_token"),
+                        "403": problem("account_disabled")
+                    }))
+                },
+                "patch": {
+                    "operationId": "updateMe", "tags": ["auth"], "summary": "Change the username and merge settings (RFC 7396)", "security": bearer,
+                    "requestBody": body("ProfileUpdate"),
+                    "responses": with_common(json!({
+                        "200": ok("The updated user", "User"),
+                        "401": problem("missing_token, invalid_token or expired_token"),
+                        "403": problem("account_disabled"),
+                        "422": problem("validation_failed")
+                    }))
+                }
+            },
+            "/auth/change-password": {"post": {
+                "operationId": "changePassword", "tags": ["auth"], "summary": "Change the password; every session is revoked", "security": bearer,
+                "requestBody": body("ChangePasswordRequest"),
+                "responses": with_common(json!({
+                    "204": empty("Password changed"),
+                    "401": problem("invalid_credentials, missing_token, invalid_token or expired_token"),
+                    "422": problem("weak_password or validation_failed")
+                }))
+            }},
+            "/auth/admin/users": {"get": {
+                "operationId": "listUsers", "tags": ["admin"], "summary": "A page of users, oldest first", "security": bearer,
+                "parameters": [
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
+                    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}
+                ],
+                "responses": with_common(json!({"200": ok("Users", "UserPage"), "401": problem("unauthenticated"), "403": problem("forbidden"), "422": problem("validation_failed")}))
+            }},
+            "/auth/admin/users/{id}": {"get": {
+                "operationId": "getUser", "tags": ["admin"], "summary": "One user", "security": bearer, "parameters": id_param,
+                "responses": with_common(json!({"200": ok("The user", "User"), "401": problem("unauthenticated"), "403": problem("forbidden"), "404": problem("user_not_found")}))
+            }},
+            "/auth/admin/users/{id}/deactivate": {"post": {
+                "operationId": "deactivateUser", "tags": ["admin"], "summary": "Deactivate a user and revoke their tokens", "security": bearer, "parameters": id_param,
+                "responses": with_common(json!({"200": ok("The user", "User"), "401": problem("unauthenticated"), "403": problem("forbidden"), "404": problem("user_not_found")}))
+            }},
+            "/auth/admin/users/{id}/activate": {"post": {
+                "operationId": "activateUser", "tags": ["admin"], "summary": "Reactivate a user", "security": bearer, "parameters": id_param,
+                "responses": with_common(json!({"200": ok("The user", "User"), "401": problem("unauthenticated"), "403": problem("forbidden"), "404": problem("user_not_found")}))
+            }},
+            "/auth/admin/users/{id}/roles": {"put": {
+                "operationId": "setRoles", "tags": ["admin"], "summary": "Replace a user's roles", "security": bearer, "parameters": id_param,
+                "requestBody": body("RolesRequest"),
+                "responses": with_common(json!({"200": ok("The user", "User"), "401": problem("unauthenticated"), "403": problem("forbidden"), "404": problem("user_not_found"), "422": problem("validation_failed")}))
+            }}
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "oauth2": {"type": "oauth2", "flows": {"password": {"tokenUrl": "/auth/login", "refreshUrl": "/auth/refresh", "scopes": {}}}}
+            },
+            "schemas": schemas()
+        }
+    })
+}
+
+fn schemas() -> Value {
+    let string = json!({"type": "string"});
+    let object = |properties: Value, required: &[&str]| json!({"type": "object", "properties": properties, "required": required});
+    json!({
+        "User": object(json!({
+            "id": {"type": "string", "format": "uuid"},
+            "email": {"type": "string", "format": "email"},
+            "username": string,
+            "roles": {"type": "array", "items": {"type": "string"}},
+            "user_settings": {"type": "object"},
+            "is_verified": {"type": "boolean"},
+            "is_active": {"type": "boolean"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"}
+        }), &["id", "email", "username", "roles", "user_settings", "is_verified", "is_active", "created_at", "updated_at"]),
+        "TokenPair": object(json!({
+            "access_token": string,
+            "token_type": {"type": "string", "const": "bearer"},
+            "expires_in": {"type": "integer"},
+            "refresh_token": string,
+            "refresh_expires_in": {"type": "integer"}
+        }), &["access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in"]),
+        "UserPage": object(json!({
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/User"}},
+            "total": {"type": "integer"}
+        }), &["items", "total"]),
+        "FieldError": object(json!({"field": string, "code": string, "message": string}), &["field", "code", "message"]),
+        "Problem": object(json!({
+            "type": string, "title": string, "status": {"type": "integer"}, "detail": string, "code": string,
+            "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}}
+        }), &["type", "title", "status", "detail", "code"]),
+        "Accepted": object(json!({"detail": string}), &["detail"]),
+        "RegisterRequest": object(json!({"email": {"type": "string", "format": "email"}, "username": {"type": "string", "maxLength": 64}, "password": {"type": "string", "format": "password", "minLength": 8, "maxLength": 128}}), &["email", "username", "password"]),
+        "LoginRequest": object(json!({"email": {"type": "string", "format": "email"}, "password": {"type": "string", "format": "password"}}), &["email", "password"]),
+        "PasswordGrant": object(json!({"grant_type": {"type": "string", "const": "password"}, "username": string, "password": {"type": "string", "format": "password"}}), &["grant_type", "username", "password"]),
+        "RefreshRequest": object(json!({"refresh_token": string}), &["refresh_token"]),
+        "RefreshGrant": object(json!({"grant_type": {"type": "string", "const": "refresh_token"}, "refresh_token": string}), &["grant_type", "refresh_token"]),
+        "EmailRequest": object(json!({"email": {"type": "string", "format": "email"}}), &["email"]),
+        "PasswordResetRequest": object(json!({"token": string, "new_password": {"type": "string", "format": "password"}}), &["token", "new_password"]),
+        "VerifyEmailRequest": object(json!({"token": string}), &["token"]),
+        "ChangePasswordRequest": object(json!({"current_password": {"type": "string", "format": "password"}, "new_password": {"type": "string", "format": "password"}}), &["current_password", "new_password"]),
+        "ProfileUpdate": object(json!({"username": {"type": "string", "maxLength": 64}, "user_settings": {"type": "object", "description": "merged as an RFC 7396 JSON merge patch"}}), &[]),
+        "RolesRequest": object(json!({"roles": {"type": "array", "maxItems": 32, "items": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"}}}), &["roles"])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_is_openapi_3_1_and_every_reference_resolves() {
+        let doc = document();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let text = document_json();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for part in text.split("#/components/schemas/").skip(1) {
+            let name: String = part.chars().take_while(|c| c.is_alphanumeric()).collect();
+            assert!(schemas.contains_key(&name), "dangling $ref {name}");
+        }
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 16);
+    }
+}
