@@ -1,0 +1,129 @@
+//! [`SqliteStoreOptions`]: how [`SqliteStore::connect_with`](crate::SqliteStore::connect_with)
+//! opens the database.
+
+use std::time::Duration;
+
+/// Settings for [`SqliteStore::connect_with`](crate::SqliteStore::connect_with).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use auth_sqlite::SqliteStoreOptions;
+///
+/// let options = SqliteStoreOptions::new()
+///     .with_migrations(false)
+///     .with_max_connections(4)
+///     .with_busy_timeout(Duration::from_secs(10));
+/// assert!(!options.migrations());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteStoreOptions {
+    migrations: bool,
+    max_connections: u32,
+    busy_timeout: Duration,
+    create_if_missing: bool,
+}
+
+impl Default for SqliteStoreOptions {
+    fn default() -> Self {
+        Self {
+            migrations: true,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
+            create_if_missing: true,
+        }
+    }
+}
+
+impl SqliteStoreOptions {
+    /// Default pool size for a database file. SQLite runs one writer at a time; in WAL
+    /// mode readers do not wait for it, so a few connections serve concurrent requests.
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
+
+    /// Default time a statement waits for another connection's write lock before it fails
+    /// with "database is locked".
+    pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// The defaults: run migrations, [`DEFAULT_MAX_CONNECTIONS`](Self::DEFAULT_MAX_CONNECTIONS)
+    /// connections, a [`DEFAULT_BUSY_TIMEOUT`](Self::DEFAULT_BUSY_TIMEOUT) busy timeout,
+    /// and create the file when it is missing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether to apply the embedded migrations on connect. Default `true`; turn it off
+    /// when migrations run as a separate deployment step ([`SqliteStore::migrate`](crate::SqliteStore::migrate)).
+    #[must_use]
+    pub fn with_migrations(mut self, run: bool) -> Self {
+        self.migrations = run;
+        self
+    }
+
+    /// The largest number of pooled connections (at least 1). Default
+    /// [`DEFAULT_MAX_CONNECTIONS`](Self::DEFAULT_MAX_CONNECTIONS). An in-memory database
+    /// always uses exactly one: every connection to `:memory:` is a different database.
+    #[must_use]
+    pub fn with_max_connections(mut self, max: u32) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// How long a statement waits for a lock held by another connection or process.
+    /// Default [`DEFAULT_BUSY_TIMEOUT`](Self::DEFAULT_BUSY_TIMEOUT).
+    #[must_use]
+    pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Whether a missing database file is created. Default `true`.
+    #[must_use]
+    pub fn with_create_if_missing(mut self, create: bool) -> Self {
+        self.create_if_missing = create;
+        self
+    }
+
+    /// Whether migrations run on connect.
+    pub fn migrations(&self) -> bool {
+        self.migrations
+    }
+
+    /// The pool size for a database file.
+    pub fn max_connections(&self) -> u32 {
+        self.max_connections
+    }
+
+    /// The busy timeout.
+    pub fn busy_timeout(&self) -> Duration {
+        self.busy_timeout
+    }
+
+    /// Whether a missing file is created.
+    pub fn create_if_missing(&self) -> bool {
+        self.create_if_missing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_migrate_and_create() {
+        let options = SqliteStoreOptions::default();
+        assert!(options.migrations());
+        assert!(options.create_if_missing());
+        assert_eq!(options.max_connections(), 8);
+        assert_eq!(options.busy_timeout(), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_pool_has_at_least_one_connection() {
+        assert_eq!(
+            SqliteStoreOptions::new()
+                .with_max_connections(0)
+                .max_connections(),
+            1
+        );
+    }
+}
