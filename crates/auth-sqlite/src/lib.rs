@@ -7,7 +7,8 @@
 //! Pick it to start with, for a single server, for tests, and wherever one machine holds
 //! the data: it is the default of the `myauth` facade and of the reference server
 //! (`MYAUTH_DATABASE_URL=sqlite://myauth.db`). Several processes on that machine may share
-//! the file — every single-use and uniqueness rule is enforced by SQLite itself. Move to
+//! the file — every single-use and uniqueness rule is enforced by SQLite itself — as long
+//! as it is on a local disk (WAL mode does not work over network file systems). Move to
 //! `auth-postgres` or `auth-mongo` when application servers run on several machines.
 //!
 //! ```
