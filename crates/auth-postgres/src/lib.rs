@@ -1,0 +1,76 @@
+//! # auth-postgres
+//!
+//! The PostgreSQL store of MyAuth for Rust: [`PostgresStore`] implements
+//! [`UserStore`](auth_core::UserStore) and [`TokenStore`](auth_core::TokenStore) on
+//! [sqlx](https://docs.rs/sqlx) 0.8, with embedded migrations.
+//!
+//! Pick it when more than one application process serves the same users — several
+//! replicas behind a load balancer, rolling deploys, workers next to the web tier. Every
+//! rule holds across processes, because the database decides: a unique index makes one of
+//! N concurrent registrations of an email win, and each single-use token is consumed by one
+//! atomic `UPDATE … WHERE used_at IS NULL … RETURNING`, so of N concurrent refreshes with
+//! one token exactly one succeeds, whichever process they reach. For a single process,
+//! `auth-sqlite` needs no server.
+//!
+//! - Connect with [`PostgresStore::connect`] or tune pool size, timeouts, migrations and
+//!   schema with [`PostgresOptions`]; or wrap your own [`PgPool`](sqlx::PgPool) with
+//!   [`PostgresStore::new`] / [`PostgresOptions::from_pool`].
+//! - Migrations (tables `users` and `tokens`) run on connect unless turned off; concurrent
+//!   starts are serialised by an advisory lock. [`PostgresOptions::with_schema`] keeps the
+//!   tables in their own schema.
+//! - TLS (feature `rustls`, on by default) is used when the URL asks for it:
+//!   `?sslmode=require`, `verify-ca` or `verify-full`.
+//! - Every bound is finite by default (5 s to connect or get a connection, 10 s per
+//!   operation): when the server is gone, operations fail with
+//!   [`StoreError::Unavailable`](auth_core::StoreError::Unavailable) and the service answers
+//!   503 instead of hanging.
+//! - The password of a connection URL never appears in `Debug` output or errors.
+//!
+//! The driver is re-exported as [`sqlx`], so you can match its version.
+//!
+//! ```no_run
+//! use auth_core::secrecy::SecretString;
+//! use auth_core::{AuthConfig, AuthService, NewUser};
+//! use auth_postgres::PostgresOptions;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let store = PostgresOptions::new()
+//!         .with_max_connections(20)
+//!         .with_schema("myauth")
+//!         .connect("postgres://myauth:secret@db.internal:5432/app?sslmode=require")
+//!         .await?;
+//!
+//!     let service = AuthService::builder()
+//!         .config(
+//!             AuthConfig::new("a secret of at least thirty-two bytes")
+//!                 .with_require_verified_email(false),
+//!         )
+//!         .store(store)
+//!         .build()?;
+//!
+//!     let password = SecretString::from("Str0ng!pass");
+//!     service
+//!         .register(NewUser {
+//!             email: "alice@example.com".into(),
+//!             username: "alice".into(),
+//!             password: password.clone(),
+//!         })
+//!         .await?;
+//!     let tokens = service.login("alice@example.com", &password).await?;
+//!     let rotated = service.refresh(&tokens.refresh_token).await?;
+//!     assert_ne!(rotated.refresh_token, tokens.refresh_token);
+//!     Ok(())
+//! }
+//! ```
+
+mod error;
+mod options;
+mod rows;
+mod store;
+
+pub use sqlx;
+
+pub use crate::error::Error;
+pub use crate::options::{PostgresOptions, migrator};
+pub use crate::store::PostgresStore;

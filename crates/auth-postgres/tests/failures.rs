@@ -1,0 +1,369 @@
+//! When PostgreSQL is missing, silent or gone, the store fails fast and clearly, and the
+//! service answers 503: never a panic, never a hang (API.md, Conventions).
+
+#![expect(
+    clippy::expect_used,
+    reason = "test helpers report failures by panicking with a message"
+)]
+
+mod common;
+
+use std::error::Error as _;
+use std::future::Future;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use auth_core::secrecy::SecretString;
+use auth_core::store::{TokenStore, UserStore};
+use auth_core::testing::{sample_token, sample_user};
+use auth_core::{AuthError, NewUser, StoreError, TokenKind, UserId, UserPatch};
+use auth_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use auth_postgres::{Error, PostgresOptions, PostgresStore};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+const PASSWORD: &str = "pw-s3cret-do-not-print";
+
+/// A local port nobody listens on.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// Everything an error shows: Display, Debug, and its whole source chain.
+fn everything_shown(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut shown = format!("{error} {error:?}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        shown.push_str(&format!(" | {cause} {cause:?}"));
+        source = cause.source();
+    }
+    shown
+}
+
+/// Fails the test if `future` takes longer than `limit`, instead of hanging the run.
+async fn within<T>(limit: Duration, what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(limit, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish within {limit:?}"))
+}
+
+fn assert_unavailable<T: std::fmt::Debug>(what: &str, result: Result<T, StoreError>) {
+    match result {
+        Err(StoreError::Unavailable(source)) => {
+            assert!(
+                !everything_shown(source.as_ref()).contains(PASSWORD),
+                "{what}: the error shows the password"
+            );
+        }
+        other => panic!("{what}: expected StoreError::Unavailable, got {other:?}"),
+    }
+}
+
+/// Calls every operation of both store traits and expects each to be unavailable.
+async fn every_operation_is_unavailable(store: &PostgresStore) {
+    let user = sample_user("alice@example.com");
+    let token = sample_token(&user, TokenKind::Refresh);
+    let now = OffsetDateTime::now_utc();
+    assert_unavailable("create_user", store.create_user(&user).await);
+    assert_unavailable("find_user_by_id", store.find_user_by_id(user.id).await);
+    assert_unavailable(
+        "find_user_by_email",
+        store.find_user_by_email(&user.email).await,
+    );
+    assert_unavailable(
+        "update_user",
+        store.update_user(user.id, &UserPatch::default()).await,
+    );
+    assert_unavailable("list_users", store.list_users(10, 0).await);
+    assert_unavailable("insert_token", store.insert_token(&token).await);
+    assert_unavailable(
+        "find_token",
+        store.find_token(&token.token_hash, token.kind).await,
+    );
+    assert_unavailable(
+        "consume_token",
+        store
+            .consume_token(&token.token_hash, token.kind, now)
+            .await,
+    );
+    assert_unavailable(
+        "revoke_token",
+        store.revoke_token(&token.token_hash, token.kind, now).await,
+    );
+    assert_unavailable(
+        "revoke_token_family",
+        store.revoke_token_family(Uuid::now_v7(), now).await,
+    );
+    assert_unavailable(
+        "revoke_user_tokens",
+        store.revoke_user_tokens(UserId::new(), None, now).await,
+    );
+    assert_unavailable(
+        "purge_expired_tokens",
+        store.purge_expired_tokens(now).await,
+    );
+}
+
+/// The service's use cases that reach the store answer `Unavailable` (503).
+async fn service_answers_503(store: PostgresStore) {
+    let service = common::service(store);
+    let password = SecretString::from("Str0ng!pass");
+    let outcomes = [
+        (
+            "register",
+            service
+                .register(NewUser {
+                    email: "bob@example.com".into(),
+                    username: "bob".into(),
+                    password: password.clone(),
+                })
+                .await
+                .map(|_| ()),
+        ),
+        (
+            "login",
+            service
+                .login("alice@example.com", &password)
+                .await
+                .map(|_| ()),
+        ),
+        (
+            "refresh",
+            service
+                .refresh("a-refresh-token-that-cannot-be-looked-up")
+                .await
+                .map(|_| ()),
+        ),
+        ("me", service.me(UserId::new()).await.map(|_| ())),
+    ];
+    for (what, outcome) in outcomes {
+        match outcome {
+            Err(error @ AuthError::Unavailable(_)) => {
+                assert_eq!(error.status(), 503, "{what}");
+                assert_eq!(error.code(), "service_unavailable", "{what}");
+                assert_eq!(
+                    error.to_string(),
+                    "service temporarily unavailable",
+                    "{what}"
+                );
+            }
+            other => panic!("{what}: expected AuthError::Unavailable, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn connecting_to_a_port_with_nothing_listening_fails_fast_with_a_clear_error() {
+    let port = closed_port();
+    let url = format!("postgres://postgres:{PASSWORD}@127.0.0.1:{port}/test");
+    let started = Instant::now();
+    let result = within(
+        Duration::from_secs(10),
+        "connect",
+        PostgresStore::connect(&url),
+    )
+    .await;
+    let elapsed = started.elapsed();
+    let error = result.expect_err("nothing listens there");
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "a refused connection must fail at once, took {elapsed:?}"
+    );
+    let target = format!("127.0.0.1:{port}/test");
+    match &error {
+        Error::Connect { target: t, source } => {
+            assert_eq!(t, &target);
+            assert!(
+                matches!(source, auth_postgres::sqlx::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::ConnectionRefused),
+                "the cause is kept: {source:?}"
+            );
+        }
+        other => panic!("expected Error::Connect, got {other:?}"),
+    }
+    assert_eq!(
+        error.to_string(),
+        format!("could not connect to PostgreSQL at {target}")
+    );
+    assert!(error.source().is_some());
+    let shown = everything_shown(&error);
+    assert!(!shown.contains(PASSWORD), "password shown: {shown}");
+}
+
+#[tokio::test]
+async fn connecting_to_a_server_that_never_answers_times_out() {
+    // Accepts TCP connections (the kernel's backlog does) but never says a word.
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let url = format!("postgres://postgres:{PASSWORD}@127.0.0.1:{port}/test");
+    let started = Instant::now();
+    let result = within(
+        Duration::from_secs(10),
+        "connect",
+        PostgresOptions::new()
+            .with_connect_timeout(Duration::from_millis(300))
+            .connect(&url),
+    )
+    .await;
+    let elapsed = started.elapsed();
+    match result {
+        Err(error @ Error::ConnectTimeout { .. }) => {
+            assert_eq!(
+                error.to_string(),
+                format!("connecting to PostgreSQL at 127.0.0.1:{port}/test timed out after 300ms")
+            );
+            assert!(!everything_shown(&error).contains(PASSWORD));
+        }
+        other => panic!("expected Error::ConnectTimeout, got {other:?}"),
+    }
+    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
+    drop(silent);
+}
+
+#[tokio::test]
+async fn invalid_urls_are_refused_without_showing_them() {
+    let url = format!("postgres://postgres:{PASSWORD}@127.0.0.1:notaport/test");
+    let error = PostgresStore::connect(&url)
+        .await
+        .expect_err("the port is not a number");
+    assert!(matches!(error, Error::InvalidUrl(_)), "{error:?}");
+    assert!(!everything_shown(&error).contains(PASSWORD));
+}
+
+#[tokio::test]
+async fn operations_against_an_unreachable_server_are_unavailable_and_the_service_answers_503() {
+    let port = closed_port();
+    let options = PgConnectOptions::new_without_pgpass()
+        .host("127.0.0.1")
+        .port(port)
+        .username("postgres")
+        .password(PASSWORD)
+        .database("test");
+    // A pool the application built itself, lazily, while the server was already gone.
+    let pool = PgPoolOptions::new()
+        .acquire_timeout(Duration::from_millis(300))
+        .connect_lazy_with(options);
+    let store = PostgresStore::new(pool);
+    assert!(!format!("{store:?}").contains(PASSWORD));
+    within(
+        Duration::from_secs(20),
+        "store operations",
+        every_operation_is_unavailable(&store),
+    )
+    .await;
+    within(
+        Duration::from_secs(20),
+        "service calls",
+        service_answers_503(store),
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs MYAUTH_TEST_POSTGRES_URL"]
+async fn a_pool_closed_underneath_makes_operations_unavailable_and_the_service_answer_503() {
+    let store = common::fresh_store().await;
+    let service = common::service(store.clone());
+    let password = SecretString::from("Str0ng!pass");
+    service
+        .register(NewUser {
+            email: "alice@example.com".into(),
+            username: "alice".into(),
+            password: password.clone(),
+        })
+        .await
+        .expect("register while the pool is open");
+    let tokens = service
+        .login("alice@example.com", &password)
+        .await
+        .expect("login while the pool is open");
+
+    // Closed through one clone: every clone, the service's included, shares the pool.
+    store.pool().close().await;
+    assert!(store.pool().is_closed());
+
+    within(
+        Duration::from_secs(10),
+        "store operations",
+        every_operation_is_unavailable(&store),
+    )
+    .await;
+    let refreshed = within(
+        Duration::from_secs(10),
+        "refresh",
+        service.refresh(&tokens.refresh_token),
+    )
+    .await;
+    match refreshed {
+        Err(error @ AuthError::Unavailable(_)) => assert_eq!(error.status(), 503),
+        other => panic!("expected AuthError::Unavailable, got {other:?}"),
+    }
+    within(
+        Duration::from_secs(10),
+        "service calls",
+        service_answers_503(store),
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs MYAUTH_TEST_POSTGRES_URL"]
+async fn an_operation_the_server_never_finishes_is_unavailable_after_the_operation_timeout() {
+    use auth_postgres::sqlx::{Connection, PgConnection};
+
+    let schema = common::fresh_schema();
+    let store = common::store_in(&schema)
+        .await
+        .with_operation_timeout(Duration::from_millis(500));
+    let user = sample_user("alice@example.com");
+    store.create_user(&user).await.expect("create");
+
+    // Another session holds an exclusive lock, so our next read waits indefinitely: the
+    // shape of a server that stopped answering on an open connection.
+    let mut blocker = PgConnection::connect(&common::url())
+        .await
+        .expect("connect blocker");
+    auth_postgres::sqlx::query("BEGIN")
+        .execute(&mut blocker)
+        .await
+        .expect("begin");
+    auth_postgres::sqlx::query(&format!(
+        "LOCK TABLE \"{schema}\".users IN ACCESS EXCLUSIVE MODE"
+    ))
+    .execute(&mut blocker)
+    .await
+    .expect("lock");
+
+    let started = Instant::now();
+    let result = within(
+        Duration::from_secs(10),
+        "blocked read",
+        store.find_user_by_id(user.id),
+    )
+    .await;
+    let elapsed = started.elapsed();
+    match result {
+        Err(StoreError::Unavailable(source)) => {
+            assert!(
+                source.to_string().contains("did not answer within 500ms"),
+                "{source}"
+            );
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    assert!(
+        elapsed >= Duration::from_millis(500) && elapsed < Duration::from_secs(3),
+        "took {elapsed:?}"
+    );
+
+    blocker.close().await.expect("release the lock");
+    // The store recovers once the server answers again.
+    let found = within(
+        Duration::from_secs(10),
+        "read after release",
+        store.find_user_by_id(user.id),
+    )
+    .await;
+    assert_eq!(found.expect("read").map(|u| u.id), Some(user.id));
+}
