@@ -49,16 +49,17 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
-    /// The connections of a pool passed in do not resolve tables in the requested schema:
-    /// its connect options lack the `search_path`.
+    /// Connections do not resolve names in the requested schema: the role lacks `USAGE` on
+    /// it, or a pool passed in was built without its `search_path`.
     #[error(
-        "the pool's connections use schema {actual:?}, not {schema:?}: build the pool with \
-         PostgresOptions::apply_to (or set search_path in its connect options)"
+        "connections do not use schema {schema:?} (current_schema() is {actual:?}): the role \
+         needs USAGE and CREATE on it, and a pool of your own needs its search_path \
+         (PostgresOptions::apply_to)"
     )]
     SearchPath {
         /// The schema asked for.
         schema: String,
-        /// What `current_schema()` said on a pooled connection.
+        /// What `current_schema()` said on a connection.
         actual: Option<String>,
     },
     /// Running the embedded migrations failed.

@@ -103,7 +103,8 @@ impl PostgresOptions {
     }
 
     /// Longest time one store operation may take before it fails as unavailable.
-    /// Default 10 s.
+    /// Default 10 s. As with any lost answer, an operation cut off may still complete on
+    /// the server (a consumed token then stays consumed).
     #[must_use]
     pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
         self.operation_timeout = timeout;
@@ -276,18 +277,29 @@ async fn create_schema(conn: &mut PgConnection, schema: &str) -> Result<(), Erro
         schema: schema.to_owned(),
         source,
     };
-    // The name is a validated plain identifier, so quoting it is enough.
-    let created = sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
-        .execute(&mut *conn)
-        .await;
-    match created {
-        Ok(_) => {}
-        // Two processes creating the schema at the same moment: `IF NOT EXISTS` does not
-        // cover that race, and the loser gets a unique violation on pg_namespace (or
-        // duplicate_schema). The schema exists either way.
-        Err(sqlx::Error::Database(db))
-            if db.is_unique_violation() || db.code().as_deref() == Some("42P06") => {}
-        Err(source) => return Err(schema_error(source)),
+    // Look first: PostgreSQL checks the CREATE privilege on the database before `IF NOT
+    // EXISTS`, and an application role often lacks it while an administrator has made the
+    // schema for it.
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+            .bind(schema)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(schema_error)?;
+    if !exists {
+        // The name is a validated plain identifier, so quoting it is enough.
+        let created = sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+            .execute(&mut *conn)
+            .await;
+        match created {
+            Ok(_) => {}
+            // Two processes creating the schema at the same moment: `IF NOT EXISTS` does
+            // not cover that race, and the loser gets a unique violation on pg_namespace
+            // (or duplicate_schema). The schema exists either way.
+            Err(sqlx::Error::Database(db))
+                if db.is_unique_violation() || db.code().as_deref() == Some("42P06") => {}
+            Err(source) => return Err(schema_error(source)),
+        }
     }
     let current: Option<String> = sqlx::query_scalar("SELECT current_schema()::text")
         .fetch_one(&mut *conn)

@@ -342,6 +342,67 @@ async fn a_pool_of_your_own_must_carry_the_schema_search_path() {
     );
 }
 
+#[tokio::test]
+#[ignore = "needs MYAUTH_TEST_POSTGRES_URL"]
+async fn a_role_without_create_on_the_database_uses_a_schema_made_for_it() {
+    let schema = common::fresh_schema();
+    let role = format!("{schema}_role");
+    let role_password = "role-pw-for-tests";
+    let mut admin = PgConnection::connect(&common::url())
+        .await
+        .expect("connect as admin");
+    for statement in [
+        format!("CREATE ROLE \"{role}\" LOGIN PASSWORD '{role_password}'"),
+        format!("CREATE SCHEMA \"{schema}\""),
+        format!("GRANT USAGE, CREATE ON SCHEMA \"{schema}\" TO \"{role}\""),
+    ] {
+        sqlx::query(&statement)
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    let as_role = common::url()
+        .parse::<PgConnectOptions>()
+        .expect("valid test URL")
+        .username(&role)
+        .password(role_password);
+
+    // The role may not create schemas, but may use the one made for it.
+    let store = common::options(&schema)
+        .connect_with(as_role.clone())
+        .await
+        .unwrap_or_else(|e| panic!("connect as a limited role: {e} ({e:?})"));
+    store
+        .create_user(&sample_user("alice@example.com"))
+        .await
+        .expect("create as a limited role");
+    store.close().await;
+
+    // A schema it would have to create is refused with a clear error.
+    let other = common::fresh_schema();
+    let refused = common::options(&other).connect_with(as_role).await;
+    match refused {
+        Err(error @ Error::Schema { .. }) => {
+            assert_eq!(
+                error.to_string(),
+                format!("could not prepare schema {other:?}")
+            );
+        }
+        other => panic!("expected Error::Schema, got {other:?}"),
+    }
+
+    for statement in [
+        format!("DROP SCHEMA \"{schema}\" CASCADE"),
+        format!("DROP ROLE \"{role}\""),
+    ] {
+        sqlx::query(&statement)
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    admin.close().await.expect("close");
+}
+
 #[cfg(feature = "rustls")]
 #[tokio::test]
 #[ignore = "needs MYAUTH_TEST_POSTGRES_URL"]
