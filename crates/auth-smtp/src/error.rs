@@ -43,7 +43,7 @@ pub enum Error {
 
     /// The SMTP conversation failed: connection refused, TLS failure, authentication
     /// refused, sender or recipient rejected, or the server's own timeout.
-    #[error("smtp delivery failed")]
+    #[error("the smtp conversation failed")]
     Smtp(#[source] lettre::transport::smtp::Error),
 
     /// The server did not finish the conversation within the configured timeout.

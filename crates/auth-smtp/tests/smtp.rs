@@ -628,3 +628,29 @@ async fn a_malformed_recipient_is_refused_before_connecting() {
     );
     assert_eq!(server.connections(), 0);
 }
+
+#[test]
+fn a_used_sender_can_be_dropped_after_its_runtime() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sender = runtime.block_on(async {
+        let server = TestSmtpServer::start().await;
+        let sender = sender(&server);
+        sender
+            .send_verification_email(&email_link(
+                "alice@example.com",
+                "l",
+                "t",
+                time::Duration::hours(1),
+            ))
+            .await
+            .unwrap();
+        server.next().await;
+        sender
+    });
+    drop(runtime);
+    // lettre's pool spawns a clean-up task when dropped, which needs a runtime.
+    drop(sender);
+}
