@@ -242,7 +242,7 @@ async fn operations_against_an_unreachable_server_are_unavailable_and_the_servic
         .database("test");
     // A pool the application built itself, lazily, while the server was already gone.
     let pool = PgPoolOptions::new()
-        .acquire_timeout(Duration::from_millis(300))
+        .acquire_timeout(Duration::from_millis(100))
         .connect_lazy_with(options);
     let store = PostgresStore::new(pool);
     assert!(!format!("{store:?}").contains(PASSWORD));
