@@ -50,8 +50,15 @@ fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
         ErrorKind::BulkWrite(e) => e.write_errors.values().any(|w| duplicate(w.code)),
         _ => false,
     };
+    // The driver keeps an earlier error (for instance of a retried write) as the source,
+    // exposed as the boxed error itself.
     here || std::error::Error::source(error)
-        .and_then(|source| source.downcast_ref::<mongodb::error::Error>())
+        .and_then(|source| {
+            source
+                .downcast_ref::<Box<mongodb::error::Error>>()
+                .map(|boxed| &**boxed)
+                .or_else(|| source.downcast_ref::<mongodb::error::Error>())
+        })
         .is_some_and(is_duplicate_key)
 }
 
