@@ -2,38 +2,68 @@
 //!
 //! Authentication for Rust web services: registration, login/logout, JWT access tokens with
 //! rotating refresh tokens, email verification, password reset, account activation, roles
-//! and per-user settings — over a pluggable store and a pluggable email sender.
+//! and per-user settings — over a pluggable store and a pluggable email sender, behind axum
+//! or poem.
 //!
-//! This facade re-exports [`auth_core`] (the service, the traits, the errors) and, behind
-//! features, the store, email and web-adapter crates, so one dependency is enough.
+//! This facade re-exports [`auth_core`] (the service, the traits, the errors), the store,
+//! email and adapter crates behind features, and one-call set-ups such as
+//! [`MyAuth::axum_router`].
 //!
 //! | feature | what it adds |
 //! |---|---|
+//! | `sqlite` (default) | [`auth_sqlite`]: the SQLite store, `myauth::sqlite(url)` |
+//! | `axum` (default) | [`auth_axum`]: the router, extractors, [`MyAuth::axum_router`] |
+//! | `postgres` | `auth_postgres`: the PostgreSQL store, `myauth::postgres(url)` |
+//! | `mongodb` | `auth_mongo`: the MongoDB store, `myauth::mongodb(url)` |
+//! | `smtp` | `auth_smtp`: the SMTP email sender, `MyAuth::smtp` |
 //! | `memory` | [`MemoryStore`], an in-process store for tests and prototypes |
 //!
-//! ```
-//! # #[cfg(feature = "memory")]
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use myauth::{AuthConfig, AuthService, MemoryStore, NewUser};
-//! use myauth::secrecy::SecretString;
+//! ```no_run
+//! use axum::{Router, routing::get};
 //!
-//! let service = AuthService::builder()
-//!     .config(AuthConfig::new("a secret of at least thirty-two bytes")
-//!         .with_require_verified_email(false))
-//!     .store(MemoryStore::new())
-//!     .build()?;
-//! let password = SecretString::from("Str0ng!pass");
-//! let user = service
-//!     .register(NewUser { email: "alice@example.com".into(), username: "alice".into(), password: password.clone() })
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let store = myauth::MemoryStore::new();
+//! let auth = myauth::with_store(store)
+//!     .jwt_secret("CHANGE ME: at least 32 random bytes!!")
+//!     .axum_router()
 //!     .await?;
-//! let tokens = service.login("alice@example.com", &password).await?;
-//! assert_eq!(service.authenticate(&tokens.access_token)?.sub, user.id);
+//! let app = Router::new()
+//!     .route("/", get(|| async { "Application running with MyAuth" }))
+//!     .nest("/auth", auth);
+//! axum::serve(tokio::net::TcpListener::bind("127.0.0.1:8000").await?, app).await?;
 //! # Ok(())
 //! # }
-//! # #[cfg(not(feature = "memory"))]
-//! # fn main() {}
 //! ```
 
+mod setup;
+
+/// The README's examples, compiled as doctests so the quick start cannot rot.
+#[cfg(all(doctest, feature = "sqlite", feature = "axum"))]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
+#[cfg(feature = "axum")]
+pub use auth_axum;
 pub use auth_core;
 pub use auth_core::*;
+#[cfg(feature = "axum")]
+pub use axum;
+
+#[cfg(feature = "axum")]
+pub use crate::setup::axum_router;
+#[cfg(feature = "mongodb")]
+pub use crate::setup::mongodb;
+#[cfg(feature = "postgres")]
+pub use crate::setup::postgres;
+#[cfg(feature = "sqlite")]
+pub use crate::setup::sqlite;
+pub use crate::setup::{Error, MyAuth, from_url, with_store};
+#[cfg(feature = "mongodb")]
+pub use auth_mongo;
+#[cfg(feature = "postgres")]
+pub use auth_postgres;
+#[cfg(feature = "smtp")]
+pub use auth_smtp;
+#[cfg(feature = "sqlite")]
+pub use auth_sqlite;

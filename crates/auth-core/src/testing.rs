@@ -120,6 +120,36 @@ macro_rules! store_conformance_tests {
     };
 }
 
+/// Runs every case of the suite in order, each on a fresh store from `factory`, and panics
+/// at the first failure. For a quick check outside a test harness; in tests prefer
+/// [`store_conformance_tests!`](crate::store_conformance_tests), which reports each case.
+pub async fn run_store_conformance<S, F, Fut>(factory: F)
+where
+    S: AuthStore,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = S>,
+{
+    user_round_trips_every_field(factory().await).await;
+    missing_user_is_none(factory().await).await;
+    duplicate_email_is_conflict(factory().await).await;
+    update_user_applies_the_patch_and_returns_the_result(factory().await).await;
+    update_missing_user_is_none(factory().await).await;
+    list_users_pages_oldest_first_with_total(factory().await).await;
+    token_round_trips_every_field(factory().await).await;
+    live_token_is_consumed_exactly_once(factory().await).await;
+    unknown_or_other_kind_token_is_unknown(factory().await).await;
+    revoked_token_is_reported_revoked(factory().await).await;
+    expired_token_is_reported_expired(factory().await).await;
+    used_wins_over_revoked_and_expired(factory().await).await;
+    duplicate_token_hash_is_conflict(factory().await).await;
+    revoke_token_marks_only_that_token(factory().await).await;
+    revoke_token_family_revokes_only_that_family(factory().await).await;
+    revoke_user_tokens_by_kind_and_all(factory().await).await;
+    purge_deletes_only_expired_tokens(factory().await).await;
+    concurrent_consumes_have_exactly_one_winner(factory().await).await;
+    concurrent_registrations_of_one_email_have_exactly_one_winner(factory().await).await;
+}
+
 fn now() -> OffsetDateTime {
     truncate_to_millis(OffsetDateTime::now_utc())
 }

@@ -130,6 +130,13 @@ impl AuthServiceBuilder {
         self
     }
 
+    /// A clock already behind an `Arc`.
+    #[must_use]
+    pub fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// Validates the configuration and builds the service. Computes one password hash
     /// (the dummy hash for unknown emails), so it takes a few tens of milliseconds.
     ///

@@ -1,0 +1,80 @@
+//! The black-box HTTP suite: the contract of ../shared/API.md, over real HTTP on loopback,
+//! against every adapter × store pair this build has. Written once; each pair is one line
+//! of `http_suite!`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test suite reports failures by panicking"
+)]
+
+mod apps;
+mod contract;
+#[cfg(feature = "postgres")]
+mod scale_out;
+mod support;
+
+/// Stamps one `#[tokio::test]` per contract case for an adapter × store pair. Attributes
+/// before the pair (such as `#[ignore = "needs …"]`) go on every test.
+macro_rules! http_suite {
+    ($(#[$meta:meta])* $name:ident: $adapter:expr, $backend:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::support::{Adapter, Backend};
+            http_suite!(@cases [$(#[$meta])*] $adapter, $backend;
+                register_returns_201_with_the_user_shape_and_emails_a_link,
+                duplicate_registration_is_409_case_insensitively,
+                weak_password_is_422_with_every_failed_rule,
+                invalid_email_and_missing_fields_are_422,
+                registration_ignores_privileged_fields,
+                concurrent_registrations_of_one_email_create_exactly_one,
+                login_returns_an_uncacheable_token_pair,
+                login_accepts_the_oauth2_password_grant_form,
+                login_failures_are_identical_for_unknown_email_and_wrong_password,
+                unverified_login_is_403_only_after_the_password,
+                refresh_rotates_and_reuse_revokes_the_family,
+                unknown_refresh_tokens_are_401_invalid_token,
+                refresh_tokens_expire,
+                concurrent_refreshes_of_one_token_have_exactly_one_200,
+                logout_is_204_idempotent_and_ends_the_session,
+                logout_all_revokes_every_session,
+                reset_requests_answer_identically_for_unknown_emails,
+                password_reset_is_single_use_and_revokes_sessions,
+                reset_tokens_expire_after_fifteen_minutes,
+                verification_link_verifies_and_twice_is_fine,
+                verify_requests_answer_identically,
+                verification_and_access_tokens_are_not_interchangeable,
+                verification_links_expire,
+                me_needs_a_valid_bearer_token,
+                forged_tokens_are_refused,
+                access_tokens_expire,
+                patch_me_changes_username_and_settings_only,
+                change_password_checks_the_current_one_and_revokes_sessions,
+                application_routes_use_the_extractors,
+                malformed_oversized_and_mistyped_bodies_get_their_codes,
+                openapi_document_is_served,
+                admin_routes_need_the_admin_role,
+                admin_lists_gets_and_sets_roles,
+                deactivation_cuts_off_login_refresh_and_me,
+            );
+        }
+    };
+    (@cases $metas:tt $adapter:expr, $backend:expr; $($case:ident),* $(,)?) => {
+        $( http_suite!(@one $metas $adapter, $backend, $case); )*
+    };
+    (@one [$($meta:tt)*] $adapter:expr, $backend:expr, $case:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $($meta)*
+        async fn $case() {
+            let server = crate::support::TestServer::start($adapter, $backend).await;
+            crate::contract::$case(server).await;
+        }
+    };
+}
+
+http_suite!(axum_memory: Adapter::Axum, Backend::Memory);
+http_suite!(axum_sqlite: Adapter::Axum, Backend::Sqlite);
+#[cfg(feature = "postgres")]
+http_suite!(#[ignore = "needs MYAUTH_TEST_POSTGRES_URL"] axum_postgres: Adapter::Axum, Backend::Postgres);
+#[cfg(feature = "mongodb")]
+http_suite!(#[ignore = "needs MYAUTH_TEST_MONGODB_URL"] axum_mongo: Adapter::Axum, Backend::Mongo);

@@ -1,0 +1,309 @@
+//! The test server: a real HTTP server on an ephemeral loopback port, over one adapter and
+//! one store, with a manual clock and an outbox capturing every email.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use auth_core::{
+    AuthConfig, AuthService, EmailError, EmailLink, EmailSender, HashingConfig, ManualClock,
+    async_trait,
+};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+use tokio::sync::{Mutex, mpsc};
+
+pub(crate) const SECRET: &str = "black-box suite secret, 32+ bytes long";
+pub(crate) const PASSWORD: &str = "Str0ng!pass";
+
+/// Which web framework serves the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Adapter {
+    Axum,
+}
+
+/// Which store backs the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Memory,
+    Sqlite,
+    #[cfg(feature = "postgres")]
+    Postgres,
+    #[cfg(feature = "mongodb")]
+    Mongo,
+}
+
+/// A fresh name for a schema or database, so runs never see each other's rows.
+pub(crate) fn fresh_name() -> String {
+    format!("myauth_http_{}", uuid::Uuid::now_v7().simple())
+}
+
+pub(crate) fn server_url(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: scripts/test.sh starts the server and sets it")
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sent {
+    Verification,
+    PasswordReset,
+}
+
+#[derive(Debug, Clone)]
+struct Outbox(mpsc::UnboundedSender<(Sent, EmailLink)>);
+
+#[async_trait]
+impl EmailSender for Outbox {
+    async fn send_verification_email(&self, email: &EmailLink) -> Result<(), EmailError> {
+        self.0
+            .send((Sent::Verification, email.clone()))
+            .map_err(|_| EmailError::new("outbox closed"))
+    }
+
+    async fn send_password_reset_email(&self, email: &EmailLink) -> Result<(), EmailError> {
+        self.0
+            .send((Sent::PasswordReset, email.clone()))
+            .map_err(|_| EmailError::new("outbox closed"))
+    }
+}
+
+/// A fresh store of the backend, and what must live as long as it.
+pub(crate) async fn open_store(
+    backend: Backend,
+) -> (Arc<dyn auth_core::AuthStore>, Option<tempfile::TempDir>) {
+    match backend {
+        Backend::Memory => (Arc::new(auth_core::MemoryStore::new()), None),
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("auth.db").display());
+            let store = auth_sqlite::SqliteStore::connect(&url)
+                .await
+                .expect("sqlite store");
+            (Arc::new(store), Some(dir))
+        }
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => {
+            let store = auth_postgres::PostgresOptions::new()
+                .with_schema(fresh_name())
+                .with_max_connections(4)
+                .connect(&server_url("MYAUTH_TEST_POSTGRES_URL"))
+                .await
+                .expect("postgres store");
+            (Arc::new(store), None)
+        }
+        #[cfg(feature = "mongodb")]
+        Backend::Mongo => {
+            let options = auth_mongo::MongoStoreOptions::new().with_database(fresh_name());
+            let store = auth_mongo::MongoStore::connect_with(
+                &server_url("MYAUTH_TEST_MONGODB_URL"),
+                options,
+            )
+            .await
+            .expect("mongo store");
+            (Arc::new(store), None)
+        }
+    }
+}
+
+/// A running server and a client for it.
+pub(crate) struct TestServer {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
+    pub(crate) clock: ManualClock,
+    pub(crate) service: AuthService,
+    emails: Mutex<mpsc::UnboundedReceiver<(Sent, EmailLink)>>,
+    _guard: Option<tempfile::TempDir>,
+}
+
+/// The configuration every server of the suite uses: the defaults, with cheap hashing so the
+/// suite runs quickly on two cores.
+pub(crate) fn config() -> AuthConfig {
+    AuthConfig::new(SECRET).with_hashing(HashingConfig {
+        memory_kib: 256,
+        iterations: 1,
+        parallelism: 1,
+        max_concurrent: 2,
+        max_waiting: 1024,
+    })
+}
+
+impl TestServer {
+    pub(crate) async fn start(adapter: Adapter, backend: Backend) -> Self {
+        Self::start_with(adapter, backend, config()).await
+    }
+
+    pub(crate) async fn start_with(adapter: Adapter, backend: Backend, config: AuthConfig) -> Self {
+        let (store, guard) = open_store(backend).await;
+        let mut server = Self::serve(adapter, store, config).await;
+        server._guard = guard;
+        server
+    }
+
+    /// A server over an existing store: several servers over one database are several
+    /// application processes scaled out.
+    pub(crate) async fn serve(
+        adapter: Adapter,
+        store: Arc<dyn auth_core::AuthStore>,
+        config: AuthConfig,
+    ) -> Self {
+        let clock = ManualClock::starting_now();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let service = AuthService::builder()
+            .config(config)
+            .shared_store(store)
+            .email_sender(Outbox(tx))
+            .clock(clock.clone())
+            .build()
+            .expect("service");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        match adapter {
+            Adapter::Axum => {
+                let app = crate::apps::axum_app(service.clone());
+                tokio::spawn(async move {
+                    axum::serve(listener, app).await.expect("axum server");
+                });
+            }
+        }
+        Self {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::builder()
+                .timeout(StdDuration::from_secs(30))
+                .build()
+                .expect("client"),
+            clock,
+            service,
+            emails: Mutex::new(rx),
+            _guard: None,
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub(crate) fn post(&self, path: &str) -> RequestBuilder {
+        self.client.post(self.url(path))
+    }
+
+    pub(crate) fn get(&self, path: &str) -> RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub(crate) async fn post_json(&self, path: &str, body: Value) -> Response {
+        self.post(path).json(&body).send().await.expect("request")
+    }
+
+    /// The next email the service sent, waiting for the background send.
+    pub(crate) async fn next_email(&self) -> (Sent, EmailLink) {
+        let mut rx = self.emails.lock().await;
+        tokio::time::timeout(StdDuration::from_secs(10), rx.recv())
+            .await
+            .expect("no email within 10 s")
+            .expect("outbox closed")
+    }
+
+    /// Asserts that no email arrives within a short while.
+    pub(crate) async fn assert_no_email(&self) {
+        let mut rx = self.emails.lock().await;
+        let next = tokio::time::timeout(StdDuration::from_millis(200), rx.recv()).await;
+        assert!(next.is_err(), "unexpected email: {next:?}");
+    }
+
+    /// Registers a user through the API and returns the verification link's token.
+    pub(crate) async fn register(&self, email: &str) -> String {
+        let response = self
+            .post_json(
+                "/auth/register",
+                serde_json::json!({"email": email, "username": "user", "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "register {email}");
+        let (kind, link) = self.next_email().await;
+        assert_eq!(kind, Sent::Verification);
+        token_from_link(&link.link)
+    }
+
+    /// Registers and verifies a user through the API.
+    pub(crate) async fn verified_user(&self, email: &str) {
+        let token = self.register(email).await;
+        let response = self
+            .post_json("/auth/verify-email", serde_json::json!({"token": token}))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "verify {email}");
+    }
+
+    /// Logs in and returns the token pair JSON.
+    pub(crate) async fn login(&self, email: &str, password: &str) -> Value {
+        let response = self
+            .post_json(
+                "/auth/login",
+                serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "login {email}");
+        response.json().await.expect("token pair")
+    }
+
+    /// A verified user with an access token.
+    pub(crate) async fn signed_in(&self, email: &str) -> (String, String) {
+        self.verified_user(email).await;
+        let pair = self.login(email, PASSWORD).await;
+        (
+            pair["access_token"].as_str().expect("access").to_owned(),
+            pair["refresh_token"].as_str().expect("refresh").to_owned(),
+        )
+    }
+
+    /// A verified admin with an access token.
+    pub(crate) async fn admin(&self, email: &str) -> String {
+        self.service
+            .ensure_admin(email, &auth_core::secrecy::SecretString::from(PASSWORD))
+            .await
+            .expect("admin");
+        self.login(email, PASSWORD).await["access_token"]
+            .as_str()
+            .expect("access")
+            .to_owned()
+    }
+}
+
+pub(crate) fn token_from_link(link: &str) -> String {
+    link.split_once("?token=")
+        .map(|(_, token)| token.to_owned())
+        .expect("link carries a token")
+}
+
+/// Asserts an RFC 9457 problem answer with this status and code; returns the body.
+pub(crate) async fn assert_problem(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status of {code}");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        content_type, "application/problem+json",
+        "content type of {code}"
+    );
+    let www = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    let body: Value = response.json().await.expect("problem body");
+    assert_eq!(body["type"], "about:blank");
+    assert_eq!(body["status"], status);
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    if status == 401 {
+        let www = www.expect("401 carries WWW-Authenticate");
+        assert!(www.starts_with("Bearer"), "{www}");
+    }
+    body
+}
