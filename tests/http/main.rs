@@ -12,16 +12,21 @@ mod apps;
 mod contract;
 #[cfg(feature = "postgres")]
 mod scale_out;
+#[cfg(feature = "smtp")]
+mod smtp_server;
 mod support;
 
 /// Stamps one `#[tokio::test]` per contract case for an adapter × store pair. Attributes
 /// before the pair (such as `#[ignore = "needs …"]`) go on every test.
 macro_rules! http_suite {
     ($(#[$meta:meta])* $name:ident: $adapter:expr, $backend:expr) => {
+        http_suite!($(#[$meta])* $name: $adapter, $backend, Mail::Outbox);
+    };
+    ($(#[$meta:meta])* $name:ident: $adapter:expr, $backend:expr, $mail:expr) => {
         mod $name {
             #[allow(unused_imports)]
-            use super::support::{Adapter, Backend};
-            http_suite!(@cases [$(#[$meta])*] $adapter, $backend;
+            use super::support::{Adapter, Backend, Mail};
+            http_suite!(@cases [$(#[$meta])*] ($adapter, $backend, $mail);
                 register_returns_201_with_the_user_shape_and_emails_a_link,
                 duplicate_registration_is_409_case_insensitively,
                 weak_password_is_422_with_every_failed_rule,
@@ -59,14 +64,14 @@ macro_rules! http_suite {
             );
         }
     };
-    (@cases $metas:tt $adapter:expr, $backend:expr; $($case:ident),* $(,)?) => {
-        $( http_suite!(@one $metas $adapter, $backend, $case); )*
+    (@cases $metas:tt $setup:tt; $($case:ident),* $(,)?) => {
+        $( http_suite!(@one $metas $setup, $case); )*
     };
-    (@one [$($meta:tt)*] $adapter:expr, $backend:expr, $case:ident) => {
+    (@one [$($meta:tt)*] ($adapter:expr, $backend:expr, $mail:expr), $case:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         $($meta)*
         async fn $case() {
-            let server = crate::support::TestServer::start($adapter, $backend).await;
+            let server = crate::support::TestServer::start($adapter, $backend, $mail).await;
             crate::contract::$case(server).await;
         }
     };
@@ -74,6 +79,8 @@ macro_rules! http_suite {
 
 http_suite!(axum_memory: Adapter::Axum, Backend::Memory);
 http_suite!(axum_sqlite: Adapter::Axum, Backend::Sqlite);
+#[cfg(feature = "smtp")]
+http_suite!(axum_sqlite_smtp: Adapter::Axum, Backend::Sqlite, Mail::Smtp);
 #[cfg(feature = "postgres")]
 http_suite!(#[ignore = "needs MYAUTH_TEST_POSTGRES_URL"] axum_postgres: Adapter::Axum, Backend::Postgres);
 #[cfg(feature = "mongodb")]

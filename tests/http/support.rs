@@ -43,6 +43,16 @@ pub(crate) fn server_url(var: &str) -> String {
     })
 }
 
+/// How the emails leave the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mail {
+    /// Captured by an in-process sender.
+    Outbox,
+    /// Sent by `auth-smtp` over a real SMTP conversation to a server on loopback.
+    #[cfg(feature = "smtp")]
+    Smtp,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Sent {
     Verification,
@@ -112,6 +122,8 @@ pub(crate) struct TestServer {
     pub(crate) clock: ManualClock,
     pub(crate) service: AuthService,
     emails: Mutex<mpsc::UnboundedReceiver<(Sent, EmailLink)>>,
+    #[cfg(feature = "smtp")]
+    smtp: Option<crate::smtp_server::TestSmtpServer>,
     _guard: Option<tempfile::TempDir>,
 }
 
@@ -128,13 +140,9 @@ pub(crate) fn config() -> AuthConfig {
 }
 
 impl TestServer {
-    pub(crate) async fn start(adapter: Adapter, backend: Backend) -> Self {
-        Self::start_with(adapter, backend, config()).await
-    }
-
-    pub(crate) async fn start_with(adapter: Adapter, backend: Backend, config: AuthConfig) -> Self {
+    pub(crate) async fn start(adapter: Adapter, backend: Backend, mail: Mail) -> Self {
         let (store, guard) = open_store(backend).await;
-        let mut server = Self::serve(adapter, store, config).await;
+        let mut server = Self::serve_with(adapter, store, config(), mail).await;
         server._guard = guard;
         server
     }
@@ -146,15 +154,38 @@ impl TestServer {
         store: Arc<dyn auth_core::AuthStore>,
         config: AuthConfig,
     ) -> Self {
+        Self::serve_with(adapter, store, config, Mail::Outbox).await
+    }
+
+    async fn serve_with(
+        adapter: Adapter,
+        store: Arc<dyn auth_core::AuthStore>,
+        config: AuthConfig,
+        mail: Mail,
+    ) -> Self {
         let clock = ManualClock::starting_now();
         let (tx, rx) = mpsc::unbounded_channel();
-        let service = AuthService::builder()
+        let builder = AuthService::builder()
             .config(config)
             .shared_store(store)
-            .email_sender(Outbox(tx))
-            .clock(clock.clone())
-            .build()
-            .expect("service");
+            .clock(clock.clone());
+        #[cfg(feature = "smtp")]
+        let mut smtp = None;
+        let builder = match mail {
+            Mail::Outbox => builder.email_sender(Outbox(tx)),
+            #[cfg(feature = "smtp")]
+            Mail::Smtp => {
+                let server = crate::smtp_server::TestSmtpServer::start().await;
+                let sender = auth_smtp::SmtpEmailSender::from_url(
+                    &server.url(),
+                    "MyAuth <no-reply@localhost>",
+                )
+                .expect("smtp sender");
+                smtp = Some(server);
+                builder.email_sender(sender)
+            }
+        };
+        let service = builder.build().expect("service");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -176,6 +207,8 @@ impl TestServer {
             clock,
             service,
             emails: Mutex::new(rx),
+            #[cfg(feature = "smtp")]
+            smtp,
             _guard: None,
         }
     }
@@ -198,6 +231,10 @@ impl TestServer {
 
     /// The next email the service sent, waiting for the background send.
     pub(crate) async fn next_email(&self) -> (Sent, EmailLink) {
+        #[cfg(feature = "smtp")]
+        if let Some(smtp) = &self.smtp {
+            return crate::smtp_server::link_email(smtp.next().await);
+        }
         let mut rx = self.emails.lock().await;
         tokio::time::timeout(StdDuration::from_secs(10), rx.recv())
             .await
@@ -207,6 +244,10 @@ impl TestServer {
 
     /// Asserts that no email arrives within a short while.
     pub(crate) async fn assert_no_email(&self) {
+        #[cfg(feature = "smtp")]
+        if let Some(smtp) = &self.smtp {
+            return smtp.assert_nothing_delivered().await;
+        }
         let mut rx = self.emails.lock().await;
         let next = tokio::time::timeout(StdDuration::from_millis(200), rx.recv()).await;
         assert!(next.is_err(), "unexpected email: {next:?}");

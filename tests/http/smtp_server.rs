@@ -1,0 +1,43 @@
+//! The loopback SMTP server of auth-smtp's tests, reused here so that in the SMTP rows of
+//! the suite every link the tests follow came out of a real SMTP conversation.
+
+#[allow(
+    dead_code,
+    reason = "the suite uses only part of auth-smtp's test server"
+)]
+#[path = "../../crates/auth-smtp/tests/support/mod.rs"]
+mod server;
+
+pub(crate) use server::TestSmtpServer;
+
+use crate::support::Sent;
+
+/// The link email inside a delivered message: recipient from the envelope, link from the
+/// plain-text part.
+pub(crate) fn link_email(received: server::Received) -> (Sent, auth_core::EmailLink) {
+    let message = server::Mime::parse(&received.data);
+    let text = server::decode_quoted_printable(&message.part("text/plain").body);
+    let start = text.find("http://").expect("a link in the plain-text part");
+    let link: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let kind = if link.contains("/verify-email?token=") {
+        Sent::Verification
+    } else if link.contains("/reset-password?token=") {
+        Sent::PasswordReset
+    } else {
+        panic!("unexpected link {link}");
+    };
+    let token = crate::support::token_from_link(&link);
+    let to = received.rcpt_to.first().cloned().unwrap_or_default();
+    (
+        kind,
+        auth_core::EmailLink {
+            to,
+            link,
+            token,
+            expires_in: time::Duration::ZERO,
+        },
+    )
+}
