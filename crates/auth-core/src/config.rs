@@ -95,6 +95,7 @@ pub struct AuthConfig {
     public_url: String,
     password_policy: PasswordPolicy,
     hashing: HashingConfig,
+    inline_hashing: bool,
     admin_role: String,
 }
 
@@ -115,6 +116,7 @@ impl fmt::Debug for AuthConfig {
             .field("public_url", &self.public_url)
             .field("password_policy", &self.password_policy)
             .field("hashing", &self.hashing)
+            .field("inline_hashing", &self.inline_hashing)
             .field("admin_role", &self.admin_role)
             .finish()
     }
@@ -148,6 +150,7 @@ impl AuthConfig {
             public_url: "http://localhost:3000".to_owned(),
             password_policy: PasswordPolicy::default(),
             hashing: HashingConfig::default(),
+            inline_hashing: false,
             admin_role: "admin".to_owned(),
         }
     }
@@ -245,6 +248,12 @@ impl AuthConfig {
         }
         if let Some(n) = count("MYAUTH_HASH_QUEUE")? {
             config.hashing.max_waiting = n;
+        }
+        if let Some(raw) = lookup("MYAUTH_HASH_INLINE_FOR_BENCHMARKS") {
+            config.inline_hashing = parse_bool(&raw).ok_or_else(|| ConfigError::InvalidVar {
+                name: "MYAUTH_HASH_INLINE_FOR_BENCHMARKS",
+                reason: "expected true or false".to_owned(),
+            })?;
         }
         config.validate()?;
         Ok(config)
@@ -407,6 +416,20 @@ impl AuthConfig {
     pub fn with_hashing(mut self, hashing: HashingConfig) -> Self {
         self.hashing = hashing;
         self
+    }
+
+    /// Hash passwords on the runtime's worker threads instead of the blocking pool. Default
+    /// false. For benchmarks only (`MYAUTH_HASH_INLINE_FOR_BENCHMARKS`): it demonstrates
+    /// why hashing is moved off the runtime — a login storm then stalls every request.
+    #[must_use]
+    pub fn with_inline_hashing_for_benchmarks(mut self, inline: bool) -> Self {
+        self.inline_hashing = inline;
+        self
+    }
+
+    /// Whether hashing runs on the runtime's threads (benchmarks only).
+    pub fn inline_hashing(&self) -> bool {
+        self.inline_hashing
     }
 
     /// The role that opens the admin routes. Default `admin`.
@@ -589,6 +612,7 @@ mod tests {
             ("MYAUTH_PUBLIC_URL", "https://app.example.com"),
             ("MYAUTH_HASH_CONCURRENCY", "3"),
             ("MYAUTH_HASH_QUEUE", "7"),
+            ("MYAUTH_HASH_INLINE_FOR_BENCHMARKS", "true"),
         ]))
         .unwrap();
         assert_eq!(config.jwt_secret().expose_secret(), SECRET);
@@ -602,6 +626,8 @@ mod tests {
         assert_eq!(config.public_url(), "https://app.example.com");
         assert_eq!(config.hashing().max_concurrent, 3);
         assert_eq!(config.hashing().max_waiting, 7);
+        assert!(config.inline_hashing());
+        assert!(!AuthConfig::new(SECRET).inline_hashing(), "off by default");
     }
 
     #[test]

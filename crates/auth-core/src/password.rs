@@ -37,6 +37,7 @@ pub struct PasswordHasher {
 }
 
 struct Inner {
+    inline: bool,
     params: Params,
     permits: Arc<Semaphore>,
     admitted: Arc<AtomicUsize>,
@@ -82,6 +83,7 @@ impl PasswordHasher {
             .map_err(|e| ConfigError::Invalid(format!("argon2 failed: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
+                inline: false,
                 params,
                 permits: Arc::new(Semaphore::new(config.max_concurrent)),
                 admitted: Arc::new(AtomicUsize::new(0)),
@@ -89,6 +91,24 @@ impl PasswordHasher {
                 dummy,
             }),
         })
+    }
+
+    /// Runs hashes on the calling task's thread instead of the blocking pool. For
+    /// benchmarks only: it shows what the blocking pool protects, since a hash then holds a
+    /// runtime worker thread for its whole duration and starves every other request.
+    #[must_use]
+    pub fn inline(self, inline: bool) -> Self {
+        let inner = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                inline,
+                params: inner.params.clone(),
+                permits: Arc::clone(&inner.permits),
+                admitted: Arc::clone(&inner.admitted),
+                max_admitted: inner.max_admitted,
+                dummy: inner.dummy.clone(),
+            }),
+        }
     }
 
     /// Hashes a password with a fresh random salt.
@@ -163,6 +183,12 @@ impl PasswordHasher {
             .acquire_owned()
             .await
             .map_err(|e| AuthError::Unavailable(Box::new(e)))?;
+        if self.inner.inline {
+            let result = job();
+            drop(permit);
+            drop(ticket);
+            return Ok(result);
+        }
         // The permit and the ticket move into the blocking task: if the caller goes away,
         // the hash still finishes and only then frees its slot, so the bounds stay true.
         tokio::task::spawn_blocking(move || {

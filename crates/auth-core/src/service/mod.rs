@@ -148,7 +148,7 @@ impl AuthServiceBuilder {
         config.validate()?;
         let store = self.store.ok_or(ConfigError::MissingStore)?;
         let jwt = JwtKeys::new(&config)?;
-        let hasher = PasswordHasher::new(config.hashing())?;
+        let hasher = PasswordHasher::new(config.hashing())?.inline(config.inline_hashing());
         Ok(AuthService {
             inner: Arc::new(Inner {
                 config,
