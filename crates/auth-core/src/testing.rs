@@ -22,6 +22,9 @@
 //! # fn main() {}
 //! ```
 //!
+//! The factory may also return `(store, guard)`, where the guard (a temporary directory, say)
+//! must live as long as the store; see [`Fixture`].
+//!
 //! The factory is called once per test and must return a store with no data in it (a fresh
 //! database, schema or MongoDB database name), so tests can run in parallel.
 
@@ -108,7 +111,7 @@ macro_rules! store_conformance_tests {
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         $($meta)*
         async fn $case() {
-            let store = ($factory)().await;
+            let (store, _guard) = $crate::testing::Fixture::split(($factory)().await);
             $crate::testing::$case(store).await;
         }
     };
@@ -120,34 +123,81 @@ macro_rules! store_conformance_tests {
     };
 }
 
+/// What a conformance factory returns: a store, or a store and a guard that must outlive it
+/// (a temporary directory, a database to drop) — the suite keeps the guard until the case
+/// ends.
+pub trait Fixture {
+    /// The store under test.
+    type Store: AuthStore;
+    /// Kept alive until the case ends.
+    type Guard;
+    /// Separates the store from its guard.
+    fn split(self) -> (Self::Store, Self::Guard);
+}
+
+impl<S: AuthStore> Fixture for S {
+    type Store = S;
+    type Guard = ();
+    fn split(self) -> (S, ()) {
+        (self, ())
+    }
+}
+
+impl<S: AuthStore, G> Fixture for (S, G) {
+    type Store = S;
+    type Guard = G;
+    fn split(self) -> (S, G) {
+        self
+    }
+}
+
 /// Runs every case of the suite in order, each on a fresh store from `factory`, and panics
 /// at the first failure. For a quick check outside a test harness; in tests prefer
 /// [`store_conformance_tests!`](crate::store_conformance_tests), which reports each case.
-pub async fn run_store_conformance<S, F, Fut>(factory: F)
+pub async fn run_store_conformance<X, F, Fut>(factory: F)
 where
-    S: AuthStore,
+    X: Fixture,
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = S>,
+    Fut: std::future::Future<Output = X>,
 {
-    user_round_trips_every_field(factory().await).await;
-    missing_user_is_none(factory().await).await;
-    duplicate_email_is_conflict(factory().await).await;
-    update_user_applies_the_patch_and_returns_the_result(factory().await).await;
-    update_missing_user_is_none(factory().await).await;
-    list_users_pages_oldest_first_with_total(factory().await).await;
-    token_round_trips_every_field(factory().await).await;
-    live_token_is_consumed_exactly_once(factory().await).await;
-    unknown_or_other_kind_token_is_unknown(factory().await).await;
-    revoked_token_is_reported_revoked(factory().await).await;
-    expired_token_is_reported_expired(factory().await).await;
-    used_wins_over_revoked_and_expired(factory().await).await;
-    duplicate_token_hash_is_conflict(factory().await).await;
-    revoke_token_marks_only_that_token(factory().await).await;
-    revoke_token_family_revokes_only_that_family(factory().await).await;
-    revoke_user_tokens_by_kind_and_all(factory().await).await;
-    purge_deletes_only_expired_tokens(factory().await).await;
-    concurrent_consumes_have_exactly_one_winner(factory().await).await;
-    concurrent_registrations_of_one_email_have_exactly_one_winner(factory().await).await;
+    let (store, _guard) = factory().await.split();
+    user_round_trips_every_field(store).await;
+    let (store, _guard) = factory().await.split();
+    missing_user_is_none(store).await;
+    let (store, _guard) = factory().await.split();
+    duplicate_email_is_conflict(store).await;
+    let (store, _guard) = factory().await.split();
+    update_user_applies_the_patch_and_returns_the_result(store).await;
+    let (store, _guard) = factory().await.split();
+    update_missing_user_is_none(store).await;
+    let (store, _guard) = factory().await.split();
+    list_users_pages_oldest_first_with_total(store).await;
+    let (store, _guard) = factory().await.split();
+    token_round_trips_every_field(store).await;
+    let (store, _guard) = factory().await.split();
+    live_token_is_consumed_exactly_once(store).await;
+    let (store, _guard) = factory().await.split();
+    unknown_or_other_kind_token_is_unknown(store).await;
+    let (store, _guard) = factory().await.split();
+    revoked_token_is_reported_revoked(store).await;
+    let (store, _guard) = factory().await.split();
+    expired_token_is_reported_expired(store).await;
+    let (store, _guard) = factory().await.split();
+    used_wins_over_revoked_and_expired(store).await;
+    let (store, _guard) = factory().await.split();
+    duplicate_token_hash_is_conflict(store).await;
+    let (store, _guard) = factory().await.split();
+    revoke_token_marks_only_that_token(store).await;
+    let (store, _guard) = factory().await.split();
+    revoke_token_family_revokes_only_that_family(store).await;
+    let (store, _guard) = factory().await.split();
+    revoke_user_tokens_by_kind_and_all(store).await;
+    let (store, _guard) = factory().await.split();
+    purge_deletes_only_expired_tokens(store).await;
+    let (store, _guard) = factory().await.split();
+    concurrent_consumes_have_exactly_one_winner(store).await;
+    let (store, _guard) = factory().await.split();
+    concurrent_registrations_of_one_email_have_exactly_one_winner(store).await;
 }
 
 fn now() -> OffsetDateTime {
