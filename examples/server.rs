@@ -100,9 +100,21 @@ async fn serve(
     addr: std::net::SocketAddr,
 ) -> Result<(), String> {
     match framework {
+        #[cfg(feature = "poem")]
         "poem" => {
-            Err("MYAUTH_FRAMEWORK=poem: the poem adapter is not part of this build yet".to_owned())
+            let acceptor = poem::listener::TcpAcceptor::from_tokio(listener)
+                .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            let app = poem::Route::new().nest("/auth", myauth::poem_route(service));
+            println!("listening on {addr}");
+            poem::Server::new_with_acceptor(acceptor)
+                .run_with_graceful_shutdown(app, shutdown(), None)
+                .await
+                .map_err(|e| e.to_string())
         }
+        #[cfg(not(feature = "poem"))]
+        "poem" => Err("MYAUTH_FRAMEWORK=poem but this build has no poem support: \
+                       cargo run --example server --features poem"
+            .to_owned()),
         _ => {
             let app = axum::Router::new().nest("/auth", myauth::axum_router(service));
             println!("listening on {addr}");

@@ -13,6 +13,7 @@
 //! |---|---|
 //! | `sqlite` (default) | [`auth_sqlite`]: the SQLite store, `myauth::sqlite(url)` |
 //! | `axum` (default) | [`auth_axum`]: the router, extractors, [`MyAuth::axum_router`] |
+//! | `poem` | `auth_poem`: the poem route, extractors, `MyAuth::poem_route` |
 //! | `postgres` | `auth_postgres`: the PostgreSQL store, `myauth::postgres(url)` |
 //! | `mongodb` | `auth_mongo`: the MongoDB store, `myauth::mongodb(url)` |
 //! | `smtp` | `auth_smtp`: the SMTP email sender, `MyAuth::smtp` |
@@ -54,6 +55,8 @@ pub use axum;
 pub use crate::setup::axum_router;
 #[cfg(feature = "mongodb")]
 pub use crate::setup::mongodb;
+#[cfg(feature = "poem")]
+pub use crate::setup::poem_route;
 #[cfg(feature = "postgres")]
 pub use crate::setup::postgres;
 #[cfg(feature = "sqlite")]
@@ -61,9 +64,13 @@ pub use crate::setup::sqlite;
 pub use crate::setup::{Error, MyAuth, from_url, with_store};
 #[cfg(feature = "mongodb")]
 pub use auth_mongo;
+#[cfg(feature = "poem")]
+pub use auth_poem;
 #[cfg(feature = "postgres")]
 pub use auth_postgres;
 #[cfg(feature = "smtp")]
 pub use auth_smtp;
 #[cfg(feature = "sqlite")]
 pub use auth_sqlite;
+#[cfg(feature = "poem")]
+pub use poem;

@@ -53,9 +53,9 @@ impl fmt::Debug for Backend {
 
 /// A set-up in progress: a backend, a configuration and an email sender. Finish it with
 /// [`service`](Self::service) (then mount the routes of your framework's adapter), or with
-/// `axum_router()` directly.
+/// `axum_router()` / `poem_route()` directly.
 #[derive(Debug)]
-#[must_use = "finish the set-up with .service() or .axum_router()"]
+#[must_use = "finish the set-up with .service(), .axum_router() or .poem_route()"]
 pub struct MyAuth {
     backend: Backend,
     config: AuthConfig,
@@ -231,10 +231,29 @@ impl MyAuth {
     }
 }
 
+/// The poem route of a service: the auth routes, and the admin routes under `/admin`.
+#[cfg(feature = "poem")]
+pub fn poem_route(service: AuthService) -> poem::Route {
+    auth_poem::route(service.clone()).nest("/admin", auth_poem::admin_route(service))
+}
+
 /// The axum router of a service: the auth routes, and the admin routes under `/admin`.
 #[cfg(feature = "axum")]
 pub fn axum_router(service: AuthService) -> axum::Router {
     auth_axum::router(service.clone()).nest("/admin", auth_axum::admin_router(service))
+}
+
+#[cfg(feature = "poem")]
+impl MyAuth {
+    /// The poem route with every auth route, and the admin routes under `/admin`: nest it
+    /// at `/auth`.
+    ///
+    /// # Errors
+    ///
+    /// As [`service`](Self::service).
+    pub async fn poem_route(self) -> Result<poem::Route, Error> {
+        Ok(poem_route(self.service().await?))
+    }
 }
 
 impl Backend {

@@ -28,3 +28,37 @@ pub(crate) fn axum_app(service: AuthService) -> axum::Router {
         .layer(axum::Extension(service.clone()))
         .nest("/auth", myauth::axum_router(service))
 }
+
+/// The same application on poem.
+#[cfg(feature = "poem")]
+pub(crate) fn poem_app(service: AuthService) -> impl poem::Endpoint {
+    use auth_poem::{CurrentUser, RequireRole, Role};
+    use poem::{EndpointExt, Route, get, handler};
+
+    struct Editor;
+    impl Role for Editor {
+        const NAME: &'static str = "editor";
+    }
+
+    #[handler]
+    fn root() -> &'static str {
+        "Application running with MyAuth"
+    }
+
+    #[handler]
+    fn whoami(CurrentUser(claims): CurrentUser) -> String {
+        claims.sub.to_string()
+    }
+
+    #[handler]
+    fn editor(RequireRole(claims, ..): RequireRole<Editor>) -> String {
+        claims.sub.to_string()
+    }
+
+    Route::new()
+        .at("/", get(root))
+        .at("/api/whoami", get(whoami))
+        .at("/api/editor", get(editor))
+        .nest("/auth", myauth::poem_route(service.clone()))
+        .data(service)
+}

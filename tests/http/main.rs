@@ -10,6 +10,8 @@
 
 mod apps;
 mod contract;
+#[cfg(feature = "poem")]
+mod parity;
 #[cfg(feature = "postgres")]
 mod scale_out;
 #[cfg(feature = "smtp")]
@@ -79,6 +81,14 @@ macro_rules! http_suite {
 
 http_suite!(axum_memory: Adapter::Axum, Backend::Memory);
 http_suite!(axum_sqlite: Adapter::Axum, Backend::Sqlite);
+#[cfg(feature = "poem")]
+http_suite!(poem_memory: Adapter::Poem, Backend::Memory);
+#[cfg(feature = "poem")]
+http_suite!(poem_sqlite: Adapter::Poem, Backend::Sqlite);
+#[cfg(all(feature = "poem", feature = "postgres"))]
+http_suite!(#[ignore = "needs MYAUTH_TEST_POSTGRES_URL"] poem_postgres: Adapter::Poem, Backend::Postgres);
+#[cfg(all(feature = "poem", feature = "mongodb"))]
+http_suite!(#[ignore = "needs MYAUTH_TEST_MONGODB_URL"] poem_mongo: Adapter::Poem, Backend::Mongo);
 #[cfg(feature = "smtp")]
 http_suite!(axum_sqlite_smtp: Adapter::Axum, Backend::Sqlite, Mail::Smtp);
 #[cfg(feature = "postgres")]

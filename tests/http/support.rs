@@ -19,6 +19,8 @@ pub(crate) const PASSWORD: &str = "Str0ng!pass";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Adapter {
     Axum,
+    #[cfg(feature = "poem")]
+    Poem,
 }
 
 /// Which store backs the service.
@@ -33,10 +35,12 @@ pub(crate) enum Backend {
 }
 
 /// A fresh name for a schema or database, so runs never see each other's rows.
+#[cfg(any(feature = "postgres", feature = "mongodb"))]
 pub(crate) fn fresh_name() -> String {
     format!("myauth_http_{}", uuid::Uuid::now_v7().simple())
 }
 
+#[cfg(any(feature = "postgres", feature = "mongodb"))]
 pub(crate) fn server_url(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {
         panic!("{var} is not set: scripts/test.sh starts the server and sets it")
@@ -149,6 +153,7 @@ impl TestServer {
 
     /// A server over an existing store: several servers over one database are several
     /// application processes scaled out.
+    #[cfg(feature = "postgres")]
     pub(crate) async fn serve(
         adapter: Adapter,
         store: Arc<dyn auth_core::AuthStore>,
@@ -195,6 +200,17 @@ impl TestServer {
                 let app = crate::apps::axum_app(service.clone());
                 tokio::spawn(async move {
                     axum::serve(listener, app).await.expect("axum server");
+                });
+            }
+            #[cfg(feature = "poem")]
+            Adapter::Poem => {
+                let app = crate::apps::poem_app(service.clone());
+                let acceptor = poem::listener::TcpAcceptor::from_tokio(listener).expect("acceptor");
+                tokio::spawn(async move {
+                    poem::Server::new_with_acceptor(acceptor)
+                        .run(app)
+                        .await
+                        .expect("poem server");
                 });
             }
         }
