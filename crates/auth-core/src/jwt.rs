@@ -124,6 +124,26 @@ pub(crate) struct JwtKeys {
     access_audience: String,
     verify_audience: String,
     leeway: i64,
+    access_validation: Validation,
+    verify_validation: Validation,
+}
+
+/// The library-side checks of one token kind, built once: signature with the pinned
+/// algorithm, `exp`/`iss`/`aud`/`sub` present, `iss` and `aud` as configured. Time is
+/// checked by our own code against the service's clock.
+fn validation(algorithm: Algorithm, issuer: &str, audience: &str) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.algorithms = vec![algorithm];
+    validation.required_spec_claims = ["exp", "iss", "aud", "sub"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<HashSet<_>>();
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[issuer]);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.leeway = 0;
+    validation
 }
 
 impl fmt::Debug for JwtKeys {
@@ -157,13 +177,16 @@ impl JwtKeys {
         let key_error = |e: jsonwebtoken::errors::Error| {
             ConfigError::Invalid(format!("unusable JWT secret: {e}"))
         };
+        let verify_audience = format!("{}:verify-email", config.audience());
         Ok(Self {
             algorithm,
             encoding: EncodingKey::from_secret(secret).map_err(key_error)?,
             decoding: DecodingKey::from_secret(secret).map_err(key_error)?,
+            access_validation: validation(algorithm, config.issuer(), config.audience()),
+            verify_validation: validation(algorithm, config.issuer(), &verify_audience),
             issuer: config.issuer().to_owned(),
             access_audience: config.audience().to_owned(),
-            verify_audience: format!("{}:verify-email", config.audience()),
+            verify_audience,
             leeway: config.jwt_leeway().whole_seconds(),
         })
     }
@@ -217,7 +240,7 @@ impl JwtKeys {
             token,
             now,
             ACCESS_TOKEN_TYP,
-            &self.access_audience,
+            &self.access_validation,
             ACCESS_TOKEN_USE,
         )
     }
@@ -231,7 +254,7 @@ impl JwtKeys {
             token,
             now,
             VERIFY_TOKEN_TYP,
-            &self.verify_audience,
+            &self.verify_validation,
             VERIFY_TOKEN_USE,
         )
     }
@@ -248,25 +271,13 @@ impl JwtKeys {
         token: &str,
         now: OffsetDateTime,
         typ: &str,
-        audience: &str,
+        validation: &Validation,
         token_use: &str,
     ) -> Result<T, AuthError> {
         if token.is_empty() || token.len() > MAX_JWT_LEN {
             return Err(AuthError::InvalidToken);
         }
-        let mut validation = Validation::new(self.algorithm);
-        validation.algorithms = vec![self.algorithm];
-        validation.required_spec_claims = ["exp", "iss", "aud", "sub"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect::<HashSet<_>>();
-        validation.set_audience(&[audience]);
-        validation.set_issuer(&[&self.issuer]);
-        // Time is checked below against the service's clock, not the library's.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.leeway = 0;
-        let data = jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
+        let data = jsonwebtoken::decode::<T>(token, &self.decoding, validation)
             .map_err(|_| AuthError::InvalidToken)?;
         let typ_ok = data
             .header

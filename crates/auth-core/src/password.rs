@@ -5,15 +5,24 @@
 //! `max_concurrent × memory` of RAM, and the runtime's worker threads stay free for other
 //! requests. At most `max_waiting` jobs may wait for a permit; the next one is refused with
 //! [`AuthError::Overloaded`] (503 with `Retry-After`) rather than queued without bound.
+//!
+//! The argon2 working memory (19 MiB per hash by default) is allocated once per permit and
+//! reused: allocating it per hash on whichever blocking thread runs the job lets the
+//! allocator keep a freed 19 MiB region per thread arena, and a login storm then grew the
+//! process by hundreds of MiB. With reuse, memory stays at `permits × memory_kib`.
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use std::sync::{Mutex, PoisonError};
+
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use crate::config::HashingConfig;
@@ -38,6 +47,7 @@ pub struct PasswordHasher {
 
 struct Inner {
     inline: bool,
+    memory: Arc<MemoryPool>,
     params: Params,
     permits: Arc<Semaphore>,
     admitted: Arc<AtomicUsize>,
@@ -79,11 +89,13 @@ impl PasswordHasher {
         let mut random = [0u8; 32];
         getrandom::fill(&mut random)
             .map_err(|e| ConfigError::Invalid(format!("OS random source failed: {e}")))?;
-        let dummy = hash_now(&params, &random)
+        let memory = MemoryPool::default();
+        let dummy = hash_now(&params, &random, &memory)
             .map_err(|e| ConfigError::Invalid(format!("argon2 failed: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 inline: false,
+                memory: Arc::new(memory),
                 params,
                 permits: Arc::new(Semaphore::new(config.max_concurrent)),
                 admitted: Arc::new(AtomicUsize::new(0)),
@@ -102,6 +114,7 @@ impl PasswordHasher {
         Self {
             inner: Arc::new(Inner {
                 inline,
+                memory: Arc::clone(&inner.memory),
                 params: inner.params.clone(),
                 permits: Arc::clone(&inner.permits),
                 admitted: Arc::clone(&inner.admitted),
@@ -120,8 +133,9 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &SecretString) -> Result<HashedPassword, AuthError> {
         let password = SecretString::from(password.expose_secret().to_owned());
         let params = self.inner.params.clone();
+        let memory = Arc::clone(&self.inner.memory);
         self.run(move || {
-            hash_now(&params, password.expose_secret().as_bytes())
+            hash_now(&params, password.expose_secret().as_bytes(), &memory)
                 .map_err(|e| AuthError::Unavailable(Box::new(e)))
         })
         .await?
@@ -143,6 +157,7 @@ impl PasswordHasher {
         let known = hash.is_some();
         let stored = hash.unwrap_or(&self.inner.dummy).as_str().to_owned();
         let params = self.inner.params.clone();
+        let memory = Arc::clone(&self.inner.memory);
         self.run(move || {
             let Ok(parsed) = PasswordHash::new(&stored) else {
                 tracing::error!("stored password hash is not a PHC string; refusing login");
@@ -151,15 +166,10 @@ impl PasswordHasher {
                     needs_rehash: false,
                 };
             };
-            let matched = known
-                && Argon2::default()
-                    .verify_password(password.expose_secret().as_bytes(), &parsed)
-                    .is_ok();
-            if !known {
-                // Spend the same work on the dummy hash, then refuse whatever it says.
-                let _ =
-                    Argon2::default().verify_password(password.expose_secret().as_bytes(), &parsed);
-            }
+            // Unknown emails spend the same work on the dummy hash, then are refused
+            // whatever it says.
+            let matched =
+                verify_now(&parsed, password.expose_secret().as_bytes(), &memory) && known;
             Verification {
                 matched,
                 needs_rehash: matched && !uses_params(&parsed, &params),
@@ -202,12 +212,81 @@ impl PasswordHasher {
     }
 }
 
-fn hash_now(params: &Params, password: &[u8]) -> Result<HashedPassword, argon2::Error> {
+/// Reusable argon2 working memory: at most one buffer per concurrently running hash.
+#[derive(Default)]
+struct MemoryPool(Mutex<Vec<Vec<Block>>>);
+
+impl MemoryPool {
+    /// Runs `f` with a buffer of exactly `blocks` blocks, taken from the pool or allocated,
+    /// and puts it back afterwards.
+    fn with<T>(&self, blocks: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
+        let reused = self.0.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let mut buffer = match reused {
+            Some(mut buffer) => {
+                buffer.resize(blocks, Block::default());
+                buffer
+            }
+            None => vec![Block::default(); blocks],
+        };
+        let result = f(&mut buffer);
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(buffer);
+        result
+    }
+}
+
+/// Length of the hashes we produce (the argon2 and PHC default).
+const OUTPUT_LEN: usize = 32;
+/// Length of the salts we produce (the PHC recommendation).
+const SALT_LEN: usize = 16;
+
+fn hash_now(
+    params: &Params,
+    password: &[u8],
+    memory: &MemoryPool,
+) -> Result<HashedPassword, argon2::Error> {
+    let mut salt = [0u8; SALT_LEN];
+    getrandom::fill(&mut salt).map_err(|_| argon2::Error::SaltTooShort)?;
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    argon2
-        .hash_password(password)
-        .map(|hash| HashedPassword::new(hash.to_string()))
-        .map_err(|_| argon2::Error::AlgorithmInvalid)
+    let mut out = [0u8; OUTPUT_LEN];
+    memory.with(params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(password, &salt, &mut out, blocks)
+    })?;
+    // The PHC string format (base64 without padding), as the argon2 crate writes it.
+    Ok(HashedPassword::new(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        STANDARD_NO_PAD.encode(salt),
+        STANDARD_NO_PAD.encode(out)
+    )))
+}
+
+/// Verifies with the parameters stored in the hash, in reused memory; compares in
+/// constant time. Anything unparsable or unsupported never matches.
+fn verify_now(hash: &PasswordHash, password: &[u8], memory: &MemoryPool) -> bool {
+    let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+        Algorithm::new(hash.algorithm.as_str()),
+        Params::try_from(hash),
+        hash.salt.as_ref(),
+        hash.hash.as_ref(),
+    ) else {
+        return false;
+    };
+    let version = hash
+        .version
+        .map_or(Ok(Version::V0x13), Version::try_from)
+        .unwrap_or(Version::V0x13);
+    let expected = expected.as_bytes();
+    let mut out = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let computed = memory.with(params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(password, salt.as_ref(), &mut out, blocks)
+    });
+    computed.is_ok() && bool::from(out.as_slice().ct_eq(expected))
 }
 
 fn uses_params(hash: &PasswordHash, params: &Params) -> bool {
@@ -335,6 +414,51 @@ mod tests {
         assert!(v.needs_rehash);
         let wrong = current.verify(&secret("wrong"), Some(&hash)).await.unwrap();
         assert!(!wrong.needs_rehash, "only successful logins rehash");
+    }
+
+    #[tokio::test]
+    async fn hashes_from_the_argon2_crate_and_other_variants_verify() {
+        use argon2::password_hash::PasswordHasher as _;
+        // A PHC string written by the reference implementation's API, e.g. by another tool
+        // or an earlier version of this library.
+        let foreign = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(64, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"Str0ng!pass")
+        .unwrap()
+        .to_string();
+        let hasher = PasswordHasher::new(&fast()).unwrap();
+        let stored = HashedPassword::new(foreign);
+        let ok = hasher
+            .verify(&secret("Str0ng!pass"), Some(&stored))
+            .await
+            .unwrap();
+        assert!(ok.matched);
+        assert!(ok.needs_rehash, "argon2i is upgraded to argon2id");
+        let wrong = hasher.verify(&secret("nope"), Some(&stored)).await.unwrap();
+        assert!(!wrong.matched);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn working_memory_is_reused_not_reallocated_per_hash() {
+        // fast(): 2 permits and 8 waiting, so all 10 are admitted.
+        let hasher = PasswordHasher::new(&fast()).unwrap();
+        let jobs: Vec<_> = (0..10)
+            .map(|_| {
+                let hasher = hasher.clone();
+                tokio::spawn(async move { hasher.hash(&secret("Str0ng!pass")).await })
+            })
+            .collect();
+        for result in futures_join(jobs).await {
+            assert!(result.unwrap().is_ok());
+        }
+        let buffers = hasher.inner.memory.0.lock().unwrap().len();
+        assert!(
+            (1..=2).contains(&buffers),
+            "{buffers} buffers kept for 2 permits"
+        );
     }
 
     #[tokio::test]
