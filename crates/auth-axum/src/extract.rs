@@ -16,17 +16,13 @@ use crate::error::ApiError;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BodyLimit(pub(crate) usize);
 
-fn service(parts: &Parts) -> Result<AuthService, ApiError> {
-    parts
-        .extensions
-        .get::<AuthService>()
-        .cloned()
-        .ok_or_else(|| {
-            ApiError::from(Problem::internal(
-                "auth-axum: no AuthService in the request extensions; is the auth service added \
+fn service(parts: &Parts) -> Result<&AuthService, ApiError> {
+    parts.extensions.get::<AuthService>().ok_or_else(|| {
+        ApiError::from(Problem::internal(
+            "auth-axum: no AuthService in the request extensions; is the auth service added \
              with `.layer(axum::Extension(service))` on the routes that use CurrentUser?",
-            ))
-        })
+        ))
+    })
 }
 
 /// The bearer token of the `Authorization` header (RFC 6750 §2.1).

@@ -34,6 +34,16 @@ impl JwtAlgorithm {
             Self::Hs512 => 64,
         }
     }
+
+    /// The JOSE name, as in a token's `alg` header (RFC 7518 §3.1): `HS256`, `HS384`,
+    /// `HS512`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Hs256 => "HS256",
+            Self::Hs384 => "HS384",
+            Self::Hs512 => "HS512",
+        }
+    }
 }
 
 /// argon2id parameters and the limits on concurrent hashing.
