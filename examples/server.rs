@@ -51,6 +51,17 @@ async fn run() -> Result<(), String> {
     let mut setup = myauth::from_url(&database)
         .map_err(|e| e.to_string())?
         .config(config);
+    if let Some(raw) = var("MYAUTH_DB_MAX_CONNECTIONS") {
+        let max = raw
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                format!("MYAUTH_DB_MAX_CONNECTIONS must be a whole number above 0, not {raw:?}")
+            })?;
+        setup = setup.max_connections(max);
+    }
     setup = match var("MYAUTH_SMTP_URL") {
         Some(url) => with_smtp(setup, &url)?,
         None => {

@@ -58,6 +58,7 @@ impl fmt::Debug for Backend {
 #[must_use = "finish the set-up with .service(), .axum_router() or .poem_route()"]
 pub struct MyAuth {
     backend: Backend,
+    max_connections: Option<u32>,
     config: AuthConfig,
     email: Option<Arc<dyn EmailSender>>,
     clock: Option<Arc<dyn Clock>>,
@@ -142,6 +143,7 @@ impl MyAuth {
     fn new(backend: Backend) -> Self {
         Self {
             backend,
+            max_connections: None,
             config: AuthConfig::default(),
             email: None,
             clock: None,
@@ -187,6 +189,15 @@ impl MyAuth {
         Ok(self.email(sender))
     }
 
+    /// Most database connections the store's pool opens (at least 1). Default for SQLite
+    /// and PostgreSQL: 4 per core, between 4 and 64; for MongoDB the URL's `maxPoolSize`,
+    /// else the driver's 10. No effect on a store passed to
+    /// [`with_store`], which owns its pool.
+    pub fn max_connections(mut self, max: u32) -> Self {
+        self.max_connections = Some(max.max(1));
+        self
+    }
+
     /// The clock (tests).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Some(Arc::new(clock));
@@ -201,7 +212,7 @@ impl MyAuth {
     /// cannot be opened.
     pub async fn service(self) -> Result<AuthService, Error> {
         self.config.validate()?;
-        let store = self.backend.open().await?;
+        let store = self.backend.open(self.max_connections).await?;
         let email = self.email.unwrap_or_else(|| {
             tracing::warn!(
                 "no email sender configured: verification and reset links are written to the log"
@@ -257,24 +268,44 @@ impl MyAuth {
 }
 
 impl Backend {
-    async fn open(self) -> Result<Arc<dyn AuthStore>, Error> {
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "postgres", feature = "mongodb")),
+        allow(unused_variables)
+    )]
+    async fn open(self, max_connections: Option<u32>) -> Result<Arc<dyn AuthStore>, Error> {
+        fn opened<S: AuthStore, E: std::error::Error + Send + Sync + 'static>(
+            result: Result<S, E>,
+        ) -> Result<Arc<dyn AuthStore>, Error> {
+            result
+                .map(|s| Arc::new(s) as Arc<dyn AuthStore>)
+                .map_err(|e| Error::Store(Box::new(e)))
+        }
         match self {
             Self::Store(store) => Ok(store),
             #[cfg(feature = "sqlite")]
-            Self::Sqlite(url) => auth_sqlite::SqliteStore::connect(&url)
-                .await
-                .map(|s| Arc::new(s) as Arc<dyn AuthStore>)
-                .map_err(|e| Error::Store(Box::new(e))),
+            Self::Sqlite(url) => {
+                let mut options = auth_sqlite::SqliteStoreOptions::new();
+                if let Some(max) = max_connections {
+                    options = options.with_max_connections(max);
+                }
+                opened(auth_sqlite::SqliteStore::connect_with(&url, options).await)
+            }
             #[cfg(feature = "postgres")]
-            Self::Postgres(url) => auth_postgres::PostgresStore::connect(&url)
-                .await
-                .map(|s| Arc::new(s) as Arc<dyn AuthStore>)
-                .map_err(|e| Error::Store(Box::new(e))),
+            Self::Postgres(url) => {
+                let mut options = auth_postgres::PostgresOptions::new();
+                if let Some(max) = max_connections {
+                    options = options.with_max_connections(max);
+                }
+                opened(options.connect(&url).await)
+            }
             #[cfg(feature = "mongodb")]
-            Self::Mongo(url) => auth_mongo::MongoStore::connect(&url)
-                .await
-                .map(|s| Arc::new(s) as Arc<dyn AuthStore>)
-                .map_err(|e| Error::Store(Box::new(e))),
+            Self::Mongo(url) => {
+                let mut options = auth_mongo::MongoStoreOptions::new();
+                if let Some(max) = max_connections {
+                    options = options.with_max_pool_size(max);
+                }
+                opened(auth_mongo::MongoStore::connect_with(&url, options).await)
+            }
         }
     }
 }

@@ -44,6 +44,7 @@ pub struct MongoStoreOptions {
     pub(crate) server_selection_timeout: Option<Duration>,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) operation_timeout: Option<Duration>,
+    pub(crate) max_pool_size: Option<u32>,
 }
 
 impl Default for MongoStoreOptions {
@@ -57,6 +58,7 @@ impl Default for MongoStoreOptions {
             server_selection_timeout: None,
             connect_timeout: None,
             operation_timeout: Some(DEFAULT_OPERATION_TIMEOUT),
+            max_pool_size: None,
         }
     }
 }
@@ -79,6 +81,14 @@ impl MongoStoreOptions {
     /// The users collection's name; default `users`.
     pub fn with_users_collection(mut self, name: impl Into<String>) -> Self {
         self.users_collection = name.into();
+        self
+    }
+
+    /// Most connections the driver opens to each server, overriding the URL's
+    /// `maxPoolSize`; default: the URL's, else the driver's 10. At least 1. Used by
+    /// [`connect_with`](crate::MongoStore::connect_with) only.
+    pub fn with_max_pool_size(mut self, max: u32) -> Self {
+        self.max_pool_size = Some(max.max(1));
         self
     }
 

@@ -78,6 +78,9 @@ impl MongoStore {
         client_options
             .app_name
             .get_or_insert_with(|| APP_NAME.to_owned());
+        if let Some(max) = options.max_pool_size {
+            client_options.max_pool_size = Some(max);
+        }
         let name = options
             .database
             .clone()

@@ -9,6 +9,18 @@ use sqlx::{Connection, PgConnection, PgPool};
 use crate::error::Error;
 use crate::store::PostgresStore;
 
+/// Connections per core in the default pool size.
+const CONNECTIONS_PER_CORE: u32 = 4;
+
+/// 4 × the available cores, between 4 and 64.
+fn machine_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    u32::try_from(cores)
+        .unwrap_or(u32::MAX)
+        .saturating_mul(CONNECTIONS_PER_CORE)
+        .clamp(4, 64)
+}
+
 /// How a [`PostgresStore`] connects. Every default is bounded, so that no request hangs when
 /// the server is gone: it fails with [`StoreError::Unavailable`](auth_core::StoreError), which
 /// the service answers with 503.
@@ -42,7 +54,7 @@ pub struct PostgresOptions {
 impl Default for PostgresOptions {
     fn default() -> Self {
         Self {
-            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            max_connections: Self::default_max_connections(),
             min_connections: 0,
             acquire_timeout: Self::DEFAULT_ACQUIRE_TIMEOUT,
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
@@ -54,8 +66,14 @@ impl Default for PostgresOptions {
 }
 
 impl PostgresOptions {
-    /// Default pool size: 10 connections (sqlx's default).
-    pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+    /// Default pool size: 4 per core of this machine, between 4 and 64 (8 on two cores).
+    /// More connections than the database has cores to serve them only queue inside the
+    /// server (measured in benches/README.md: 1, 2, 4, 8 and 16 on two cores); size the
+    /// pool for the database server with [`with_max_connections`](Self::with_max_connections),
+    /// and keep the sum over all instances under its `max_connections`.
+    pub fn default_max_connections() -> u32 {
+        machine_pool_size()
+    }
     /// Default wait for a pooled connection, including opening a new one: 5 s.
     pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
     /// Default wait for the first connection made by [`connect`](Self::connect): 5 s.
@@ -64,14 +82,20 @@ impl PostgresOptions {
     /// 10 s. It covers a server that stops answering on an open connection, which no
     /// connection timeout sees.
     pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+    /// A pooled connection idle for at least this long is pinged before it is handed out,
+    /// and replaced if the ping fails: 500 ms. One used more recently is handed out at once,
+    /// since it just worked — pinging every time (sqlx's default) costs a round trip per
+    /// query, a third of a one-row read (benches/README.md). The window is HikariCP's.
+    pub const VALIDATE_AFTER_IDLE: Duration = Duration::from_millis(500);
 
-    /// The defaults: 10 connections, 5 s acquire and connect timeouts, 10 s operation
-    /// timeout, migrations on, tables in the connection's default schema.
+    /// The defaults: 4 connections per core (4 to 64), 5 s acquire and connect timeouts,
+    /// 10 s operation timeout, migrations on, tables in the connection's default schema.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Most connections the pool opens. Default 10; at least 1.
+    /// Most connections the pool opens; at least 1. Default
+    /// [`default_max_connections`](Self::default_max_connections).
     #[must_use]
     pub fn with_max_connections(mut self, max: u32) -> Self {
         self.max_connections = max.max(1);
@@ -206,6 +230,15 @@ impl PostgresOptions {
             .max_connections(self.max_connections)
             .min_connections(self.min_connections)
             .acquire_timeout(self.acquire_timeout)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= Self::VALIDATE_AFTER_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_lazy_with(options);
         self.finish(pool).await
     }

@@ -33,7 +33,7 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects with the default [`PostgresOptions`] (10 connections, 5 s timeouts,
+    /// Connects with the default [`PostgresOptions`] (4 connections per core, 5 s timeouts,
     /// migrations run, default schema).
     ///
     /// # Errors

@@ -11,6 +11,7 @@ mod common;
 use std::error::Error as _;
 use std::future::Future;
 use std::net::TcpListener;
+use std::str::FromStr as _;
 use std::time::{Duration, Instant};
 
 use auth_core::secrecy::SecretString;
@@ -366,4 +367,79 @@ async fn an_operation_the_server_never_finishes_is_unavailable_after_the_operati
     )
     .await;
     assert_eq!(found.expect("read").map(|u| u.id), Some(user.id));
+}
+
+/// Ends every server process of the store's pool, as a database restart or an idle-session
+/// timeout would, and waits until the server has ended them.
+async fn terminate_pool_connections(store: &PostgresStore) {
+    use auth_postgres::sqlx::Connection as _;
+
+    let mut admin = auth_postgres::sqlx::PgConnection::connect(&common::url())
+        .await
+        .expect("admin connection");
+    let application = store
+        .pool()
+        .connect_options()
+        .get_application_name()
+        .map(str::to_owned);
+    let pids: Vec<i32> = auth_postgres::sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
+         AND datname = current_database() AND application_name IS NOT DISTINCT FROM $1 \
+         AND backend_start >= now() - interval '1 minute'",
+    )
+    .bind(application)
+    .fetch_all(&mut admin)
+    .await
+    .expect("list backends");
+    assert!(
+        !pids.is_empty(),
+        "the pool holds no connection to terminate"
+    );
+    for pid in pids {
+        let _: bool = auth_postgres::sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
+            .bind(pid)
+            .fetch_one(&mut admin)
+            .await
+            .expect("terminate backend");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs MYAUTH_TEST_POSTGRES_URL"]
+async fn connections_the_server_dropped_are_replaced_once_idle_without_a_failed_operation() {
+    let application = format!("myauth-idle-test-{}", Uuid::now_v7().simple());
+    let schema = common::fresh_schema();
+    let connect = PgConnectOptions::from_str(&common::url())
+        .expect("url")
+        .application_name(&application);
+    let connect = common::options(&schema).apply_to(connect).expect("schema");
+    let store = common::options(&schema)
+        .connect_with(connect)
+        .await
+        .expect("connect");
+    let user = sample_user("idle@example.com");
+    store.create_user(&user).await.expect("create");
+    // Several connections in the pool, all used moments ago.
+    let mut reads = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        reads.spawn(async move { store.find_user_by_id(user.id).await });
+    }
+    while let Some(read) = reads.join_next().await {
+        assert!(read.expect("task").expect("read").is_some());
+    }
+
+    terminate_pool_connections(&store).await;
+    // Idle past the validation window: the pool pings, sees them gone and reconnects.
+    tokio::time::sleep(PostgresOptions::VALIDATE_AFTER_IDLE + Duration::from_millis(200)).await;
+    for _ in 0..8 {
+        let found = within(
+            Duration::from_secs(10),
+            "a read after the restart",
+            store.find_user_by_id(user.id),
+        )
+        .await
+        .expect("a read after the server dropped idle connections must not fail");
+        assert_eq!(found.map(|u| u.id), Some(user.id));
+    }
 }

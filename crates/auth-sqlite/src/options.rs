@@ -3,6 +3,18 @@
 
 use std::time::Duration;
 
+/// Connections per core in the default pool size.
+const CONNECTIONS_PER_CORE: u32 = 4;
+
+/// 4 × the available cores, between 4 and 64.
+fn machine_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    u32::try_from(cores)
+        .unwrap_or(u32::MAX)
+        .saturating_mul(CONNECTIONS_PER_CORE)
+        .clamp(4, 64)
+}
+
 /// Settings for [`SqliteStore::connect_with`](crate::SqliteStore::connect_with).
 ///
 /// ```
@@ -28,7 +40,7 @@ impl Default for SqliteStoreOptions {
     fn default() -> Self {
         Self {
             migrations: true,
-            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            max_connections: Self::default_max_connections(),
             busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
             create_if_missing: true,
         }
@@ -36,15 +48,19 @@ impl Default for SqliteStoreOptions {
 }
 
 impl SqliteStoreOptions {
-    /// Default pool size for a database file. SQLite runs one writer at a time; in WAL
-    /// mode readers do not wait for it, so a few connections serve concurrent requests.
-    pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
+    /// Default pool size for a database file: 4 per core, between 4 and 64 (8 on two
+    /// cores). SQLite runs one writer at a time; in WAL mode readers do not wait for it,
+    /// and every connection is a thread of sqlx's, so a few per core keep the cores busy
+    /// without crowding them (measured in benches/README.md: 1, 2, 4, 8 and 16 on two cores).
+    pub fn default_max_connections() -> u32 {
+        machine_pool_size()
+    }
 
     /// Default time a statement waits for another connection's write lock before it fails
     /// with "database is locked".
     pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-    /// The defaults: run migrations, [`DEFAULT_MAX_CONNECTIONS`](Self::DEFAULT_MAX_CONNECTIONS)
+    /// The defaults: run migrations, [`default_max_connections`](Self::default_max_connections)
     /// connections, a [`DEFAULT_BUSY_TIMEOUT`](Self::DEFAULT_BUSY_TIMEOUT) busy timeout,
     /// and create the file when it is missing.
     pub fn new() -> Self {
@@ -60,7 +76,7 @@ impl SqliteStoreOptions {
     }
 
     /// The largest number of pooled connections (at least 1). Default
-    /// [`DEFAULT_MAX_CONNECTIONS`](Self::DEFAULT_MAX_CONNECTIONS). An in-memory database
+    /// [`default_max_connections`](Self::default_max_connections). An in-memory database
     /// always uses exactly one: every connection to `:memory:` is a different database.
     #[must_use]
     pub fn with_max_connections(mut self, max: u32) -> Self {
@@ -113,7 +129,11 @@ mod tests {
         let options = SqliteStoreOptions::default();
         assert!(options.migrations());
         assert!(options.create_if_missing());
-        assert_eq!(options.max_connections(), 8);
+        assert_eq!(
+            options.max_connections(),
+            SqliteStoreOptions::default_max_connections()
+        );
+        assert!((4..=64).contains(&options.max_connections()));
         assert_eq!(options.busy_timeout(), Duration::from_secs(5));
     }
 

@@ -61,6 +61,9 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(options.busy_timeout())
             .create_if_missing(options.create_if_missing());
+        // A connection to a local file cannot go stale the way a network connection can:
+        // sqlx's ping before every acquire would only add a round trip to the connection's
+        // worker thread (half the cost of a one-row read, measured in benches/README.md).
         let (pool_options, connect) = if in_memory {
             // Every connection to `:memory:` is a database of its own, and a shared-cache
             // memory database vanishes with its last connection: hold exactly one, forever.
@@ -68,10 +71,13 @@ impl SqliteStore {
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
-                .max_lifetime(None);
+                .max_lifetime(None)
+                .test_before_acquire(false);
             (pool_options, connect)
         } else {
-            let pool_options = SqlitePoolOptions::new().max_connections(options.max_connections());
+            let pool_options = SqlitePoolOptions::new()
+                .max_connections(options.max_connections())
+                .test_before_acquire(false);
             (pool_options, connect.journal_mode(SqliteJournalMode::Wal))
         };
         // Switching a new file to WAL takes a lock that the busy timeout does not wait
