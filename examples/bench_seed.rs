@@ -1,11 +1,26 @@
-//! Helper of the HTTP benchmarks (`benches/http/run.sh`).
+//! Helper of the HTTP benchmarks (`benches/http/run.sh`): fills databases fast and measures
+//! the two costs the HTTP figures are compared with.
 //!
-//! - `bench_seed users URL N` — N verified users `user{i}@bench.local` with password
-//!   `Str0ng!pass`, hashed once with the configured parameters and inserted through the store.
-//! - `bench_seed expired URL N` — N expired refresh tokens for `user0@bench.local`.
-//! - `bench_seed purge URL` — deletes every expired token, and says how long it took.
-//! - `bench_seed raw-argon2 SECONDS THREADS` — argon2id verifications per second with the
-//!   default parameters on THREADS threads in a tight loop: the raw hashing limit.
+//! - `bench_seed users URL N` — N verified users `user{i}@bench.local` (username `user{i}`,
+//!   password `Str0ng!pass`). The password is hashed once, by the hasher of a service built
+//!   from the `MYAUTH_*` environment (so logins never need a rehash), and the users are
+//!   written with the store's own `create_user`, through a pool tuned for bulk loading:
+//!   SQLite with `synchronous = OFF`, PostgreSQL with `synchronous_commit = off`. Users that
+//!   already exist are skipped.
+//! - `bench_seed expired URL N` — N refresh tokens that expired 53 days ago, spread over the
+//!   first 1000 seeded users: up to 1000 written with the store's `insert_token` the same
+//!   way, the rest copied from those in SQL (`INSERT … SELECT` with fresh random ids, hashes
+//!   and families; every other column as the store wrote it), doubling each time.
+//! - `bench_seed purge URL` — `AuthService::purge_expired_tokens` through the ordinary
+//!   set-up, timed.
+//! - `bench_seed raw-argon2 SECONDS [THREADS]` — the raw argon2id limit: THREADS threads
+//!   (default: the configured hash permits) verifying in a tight loop with the configured
+//!   parameters, each in reused working memory as the library does.
+//! - `bench_seed jwt SECONDS` — `AuthService::authenticate` (the whole access-token check
+//!   of `CurrentUser`) in a loop on one thread: verifications per second and µs each.
+//!
+//! Bulk loading trades durability for speed: a crash during seeding may lose the last
+//! rows. Never point this tool at a database whose data matters.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,32 +28,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use myauth::secrecy::SecretString;
-use myauth::{
-    AuthConfig, AuthService, HashingConfig, PasswordHasher, TokenHash, TokenKind, TokenRecord,
-    User, UserId, UserSettings,
-};
+use myauth::{AuthConfig, AuthService, AuthStore, MemoryStore, User, UserId, UserSettings};
 use time::OffsetDateTime;
 
 const PASSWORD: &str = "Str0ng!pass";
+/// Expired tokens written through the store; any more are copied from these in SQL.
+const DIRECT_EXPIRED: u64 = 1000;
+/// Tasks writing rows at once while seeding, unless `BENCH_SEED_TASKS` says otherwise.
+const SEED_TASKS: u64 = 16;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["users", url, n] => seed_users(url, parse(n)).await,
-        ["expired", url, n] => seed_expired(url, parse(n)).await,
-        ["purge", url] => purge(url).await,
-        ["raw-argon2", secs, threads] => raw_argon2(parse(secs), parse(threads)).await,
-        _ => Err(
-            "usage: bench_seed users URL N | expired URL N | raw-argon2 SECONDS THREADS".to_owned(),
-        ),
-    };
-    match result {
+    match run(&args.iter().map(String::as_str).collect::<Vec<_>>()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(reason) => {
             eprintln!("error: {reason}");
@@ -47,120 +49,300 @@ async fn main() -> ExitCode {
     }
 }
 
-fn parse(raw: &str) -> u64 {
-    raw.parse().unwrap_or(0)
+async fn run(args: &[&str]) -> Result<(), String> {
+    match args {
+        ["users", url, n] => seed_users(url, parse(n)?).await,
+        ["expired", url, n] => seed_expired(url, parse(n)?).await,
+        ["purge", url] => purge(url).await,
+        ["raw-argon2", secs] => raw_argon2(parse(secs)?, None),
+        ["raw-argon2", secs, threads] => raw_argon2(parse(secs)?, Some(parse(threads)?)),
+        ["jwt", secs] => jwt(parse(secs)?).await,
+        _ => Err("usage: bench_seed users URL N | expired URL N | purge URL \
+                  | raw-argon2 SECONDS [THREADS] | jwt SECONDS"
+            .to_owned()),
+    }
 }
 
-async fn service(url: &str) -> Result<AuthService, String> {
-    let config = AuthConfig::from_env().map_err(|e| e.to_string())?;
-    myauth::from_url(url)
-        .map_err(|e| e.to_string())?
-        .config(config)
-        .service()
+fn parse(raw: &str) -> Result<u64, String> {
+    raw.parse()
+        .map_err(|_| format!("{raw:?} is not a whole number"))
+}
+
+fn config() -> Result<AuthConfig, String> {
+    AuthConfig::from_env().map_err(|e| e.to_string())
+}
+
+/// The database behind a bulk-loading store, for the one step that goes around the store:
+/// multiplying expired token rows.
+enum Bulk {
+    #[cfg(feature = "sqlite")]
+    Sqlite(myauth::auth_sqlite::sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(myauth::auth_postgres::sqlx::PgPool),
+}
+
+/// The store of `url`, opened with a pool tuned for bulk loading, migrated.
+async fn bulk_store(url: &str) -> Result<(Arc<dyn AuthStore>, Bulk), String> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        #[cfg(feature = "sqlite")]
+        "sqlite" => sqlite_bulk_store(url).await,
+        #[cfg(feature = "postgres")]
+        "postgres" | "postgresql" => postgres_bulk_store(url).await,
+        _ => Err(format!(
+            "bench_seed cannot bulk-load {scheme:?} URLs in this build \
+             (sqlite: needs feature `sqlite`; postgres: feature `postgres`)"
+        )),
+    }
+}
+
+#[cfg(feature = "sqlite")]
+async fn sqlite_bulk_store(url: &str) -> Result<(Arc<dyn AuthStore>, Bulk), String> {
+    use std::str::FromStr as _;
+
+    use myauth::auth_sqlite::SqliteStore;
+    use myauth::auth_sqlite::sqlx::sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    };
+
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| format!("bad SQLite URL: {e}"))?
+        .create_if_missing(true)
+        .foreign_keys(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Off)
+        // 256 MiB of page cache, so that bulk inserts do not re-read index pages.
+        .pragma("cache_size", "-262144")
+        .busy_timeout(Duration::from_secs(30));
+    // SQLite has one writer: one connection, and the tasks queue for it.
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("cannot open the SQLite database: {e}"))?;
+    let store = SqliteStore::new(pool.clone());
+    store.migrate().await.map_err(|e| e.to_string())?;
+    Ok((Arc::new(store), Bulk::Sqlite(pool)))
+}
+
+#[cfg(feature = "postgres")]
+async fn postgres_bulk_store(url: &str) -> Result<(Arc<dyn AuthStore>, Bulk), String> {
+    use std::str::FromStr as _;
+
+    use myauth::auth_postgres::PostgresOptions;
+    use myauth::auth_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|_| "bad PostgreSQL URL".to_owned())?
+        .options([("synchronous_commit", "off")]);
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_lazy_with(options);
+    let store = PostgresOptions::new()
+        .from_pool(pool.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((Arc::new(store), Bulk::Postgres(pool)))
+}
+
+impl Bulk {
+    /// Doubles the expired token rows, copying them with fresh random ids, hashes and
+    /// families (every other column as the store wrote it), until there are `target`.
+    /// One `INSERT … SELECT` per doubling: a million rows take seconds instead of the
+    /// minutes of a million single-row commits.
+    async fn multiply_expired(self, target: u64) -> Result<(), String> {
+        #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+        let _ = target;
+        match self {
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(pool) => {
+                use myauth::auth_sqlite::sqlx;
+                let target = i64::try_from(target).map_err(|e| e.to_string())?;
+                let now_ms = OffsetDateTime::now_utc().unix_timestamp() * 1000;
+                loop {
+                    let have: i64 =
+                        sqlx::query_scalar("SELECT count(*) FROM tokens WHERE expires_at < ?1")
+                            .bind(now_ms)
+                            .fetch_one(&pool)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    if have >= target || have == 0 {
+                        return Ok(());
+                    }
+                    sqlx::query(
+                        "INSERT INTO tokens (id, user_id, kind, token_hash, family_id, \
+                         family_expires_at, expires_at, created_at, used_at, revoked_at) \
+                         SELECT randomblob(16), user_id, kind, randomblob(32), randomblob(16), \
+                         family_expires_at, expires_at, created_at, used_at, revoked_at \
+                         FROM tokens WHERE expires_at < ?1 LIMIT ?2",
+                    )
+                    .bind(now_ms)
+                    .bind(have.min(target - have))
+                    .execute(&pool)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                }
+            }
+            #[cfg(feature = "postgres")]
+            Self::Postgres(pool) => {
+                use myauth::auth_postgres::sqlx;
+                let target = i64::try_from(target).map_err(|e| e.to_string())?;
+                loop {
+                    let have: i64 =
+                        sqlx::query_scalar("SELECT count(*) FROM tokens WHERE expires_at < now()")
+                            .fetch_one(&pool)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    if have >= target || have == 0 {
+                        return Ok(());
+                    }
+                    sqlx::query(
+                        "INSERT INTO tokens (id, user_id, kind, token_hash, family_id, \
+                         family_expires_at, expires_at, created_at, used_at, revoked_at) \
+                         SELECT gen_random_uuid(), user_id, kind, \
+                         sha256(convert_to(gen_random_uuid()::text, 'UTF8')), gen_random_uuid(), \
+                         family_expires_at, expires_at, created_at, used_at, revoked_at \
+                         FROM tokens WHERE expires_at < now() LIMIT $1",
+                    )
+                    .bind(have.min(target - have))
+                    .execute(&pool)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                }
+            }
+        }
+    }
+}
+
+/// Runs `job(i)` for every i in 0..n on [`SEED_TASKS`] tasks (or `BENCH_SEED_TASKS`).
+async fn for_each_concurrently<F, Fut>(n: u64, job: F) -> Result<(), String>
+where
+    F: Fn(u64) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<(), String>> + Send,
+{
+    let tasks = std::env::var("BENCH_SEED_TASKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SEED_TASKS)
+        .max(1);
+    let next = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..tasks)
+        .map(|_| {
+            let (next, job) = (Arc::clone(&next), job.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return Ok::<(), String>(());
+                    }
+                    job(i).await?;
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.map_err(|e| e.to_string())??;
+    }
+    Ok(())
 }
 
 async fn seed_users(url: &str, n: u64) -> Result<(), String> {
-    let service = service(url).await?;
+    let (store, _) = bulk_store(url).await?;
+    let service = AuthService::builder()
+        .config(config()?)
+        .shared_store(Arc::clone(&store))
+        .build()
+        .map_err(|e| e.to_string())?;
     let hash = service
         .hasher()
         .hash(&SecretString::from(PASSWORD))
         .await
         .map_err(|e| e.to_string())?;
     let start = Instant::now();
-    let next = Arc::new(AtomicU64::new(0));
-    let workers: Vec<_> = (0..16)
-        .map(|_| {
-            let (service, next, hash) = (service.clone(), Arc::clone(&next), hash.clone());
-            tokio::spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        return Ok::<(), String>(());
-                    }
-                    let now = myauth::truncate_to_millis(OffsetDateTime::now_utc());
-                    let user = User {
-                        id: UserId::new(),
-                        email: format!("user{i}@bench.local"),
-                        username: format!("user{i}"),
-                        password_hash: hash.clone(),
-                        roles: Vec::new(),
-                        user_settings: UserSettings::new(),
-                        is_verified: true,
-                        is_active: true,
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    match service.store().create_user(&user).await {
-                        Ok(()) | Err(myauth::StoreError::Conflict) => {}
-                        Err(e) => return Err(e.to_string()),
-                    }
-                }
-            })
-        })
-        .collect();
-    for worker in workers {
-        worker.await.map_err(|e| e.to_string())??;
-    }
+    for_each_concurrently(n, move |i| {
+        let (store, hash) = (Arc::clone(&store), hash.clone());
+        async move {
+            let now = myauth::truncate_to_millis(OffsetDateTime::now_utc());
+            let user = User {
+                id: UserId::new(),
+                email: format!("user{i}@bench.local"),
+                username: format!("user{i}"),
+                password_hash: hash,
+                roles: Vec::new(),
+                user_settings: UserSettings::new(),
+                is_verified: true,
+                is_active: true,
+                created_at: now,
+                updated_at: now,
+            };
+            match store.create_user(&user).await {
+                Ok(()) | Err(myauth::StoreError::Conflict) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    })
+    .await?;
     println!("seeded {n} users in {:.1} s", start.elapsed().as_secs_f64());
     Ok(())
 }
 
 async fn seed_expired(url: &str, n: u64) -> Result<(), String> {
-    let service = service(url).await?;
-    let user = service
-        .store()
-        .find_user_by_email("user0@bench.local")
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("seed users first")?;
-    let start = Instant::now();
-    let next = Arc::new(AtomicU64::new(0));
-    let workers: Vec<_> = (0..16)
-        .map(|_| {
-            let (service, next, user_id) = (service.clone(), Arc::clone(&next), user.id);
-            tokio::spawn(async move {
-                let long_ago = OffsetDateTime::now_utc() - time::Duration::days(60);
-                let created = myauth::truncate_to_millis(long_ago);
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        return Ok::<(), String>(());
-                    }
-                    let record = TokenRecord {
-                        id: uuid::Uuid::now_v7(),
-                        user_id,
-                        kind: TokenKind::Refresh,
-                        token_hash: TokenHash::of(&format!("expired-{i}-{}", uuid::Uuid::now_v7())),
-                        family_id: Some(uuid::Uuid::now_v7()),
-                        family_expires_at: Some(created + time::Duration::days(30)),
-                        expires_at: created + time::Duration::days(7),
-                        created_at: created,
-                        used_at: None,
-                        revoked_at: None,
-                    };
-                    service
-                        .store()
-                        .insert_token(&record)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-            })
-        })
-        .collect();
-    for worker in workers {
-        worker.await.map_err(|e| e.to_string())??;
+    use myauth::{TokenHash, TokenKind, TokenRecord};
+
+    let (store, bulk) = bulk_store(url).await?;
+    let owners: Arc<Vec<UserId>> = Arc::new(
+        store
+            .list_users(1000, 0)
+            .await
+            .map_err(|e| e.to_string())?
+            .items
+            .into_iter()
+            .map(|user| user.id)
+            .collect(),
+    );
+    if owners.is_empty() {
+        return Err("seed users first".to_owned());
     }
+    let created = myauth::truncate_to_millis(OffsetDateTime::now_utc() - time::Duration::days(60));
+    let start = Instant::now();
+    // The first rows (up to 1000) through the store, one per user; the rest copied from them.
+    let direct = n.min(DIRECT_EXPIRED);
+    for_each_concurrently(direct, move |i| {
+        let (store, owners) = (Arc::clone(&store), Arc::clone(&owners));
+        async move {
+            let index = usize::try_from(i).unwrap_or_default() % owners.len();
+            let record = TokenRecord {
+                id: uuid::Uuid::now_v7(),
+                user_id: owners[index],
+                kind: TokenKind::Refresh,
+                token_hash: TokenHash::of(&format!("expired-{i}-{}", uuid::Uuid::now_v7())),
+                family_id: Some(uuid::Uuid::now_v7()),
+                family_expires_at: Some(created + time::Duration::days(30)),
+                expires_at: created + time::Duration::days(7),
+                created_at: created,
+                used_at: None,
+                revoked_at: None,
+            };
+            store.insert_token(&record).await.map_err(|e| e.to_string())
+        }
+    })
+    .await?;
+    bulk.multiply_expired(n).await?;
     println!(
-        "seeded {n} expired tokens in {:.1} s",
+        "seeded {n} expired tokens ({direct} with insert_token, the rest copied from them in SQL) in {:.1} s",
         start.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
 async fn purge(url: &str) -> Result<(), String> {
-    let service = service(url).await?;
+    let service = myauth::from_url(url)
+        .map_err(|e| e.to_string())?
+        .config(config()?)
+        .service()
+        .await
+        .map_err(|e| e.to_string())?;
     let start = Instant::now();
     let purged = service
         .purge_expired_tokens()
@@ -173,26 +355,49 @@ async fn purge(url: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn raw_argon2(seconds: u64, threads: u64) -> Result<(), String> {
-    let hasher = PasswordHasher::new(&HashingConfig::default()).map_err(|e| e.to_string())?;
-    let password = SecretString::from(PASSWORD);
-    let hash = hasher.hash(&password).await.map_err(|e| e.to_string())?;
+/// The configured argon2id parameters and permits, verifying in a tight loop the way the
+/// library does: one reused working memory per thread, the configured parameters.
+fn raw_argon2(seconds: u64, threads: Option<u64>) -> Result<(), String> {
+    use argon2::{Algorithm, Argon2, Block, Params, Version};
+
+    let config = config()?;
+    let hashing = config.hashing();
+    let threads = threads.unwrap_or(hashing.max_concurrent as u64).max(1);
+    let params = Params::new(
+        hashing.memory_kib,
+        hashing.iterations,
+        hashing.parallelism,
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    let salt = *b"bench-salt-16byt";
+    let mut expected = [0u8; 32];
+    let mut memory = vec![Block::default(); params.block_count()];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(PASSWORD.as_bytes(), &salt, &mut expected, &mut memory)
+        .map_err(|e| e.to_string())?;
+    drop(memory);
     let count = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(seconds.max(1));
-    let workers: Vec<_> = (0..threads.max(1))
+    let seconds = seconds.max(1);
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let workers: Vec<_> = (0..threads)
         .map(|_| {
-            let (count, hash) = (Arc::clone(&count), hash.clone());
+            let (count, params) = (Arc::clone(&count), params.clone());
             std::thread::spawn(move || {
-                use argon2::password_hash::PasswordVerifier as _;
-                let Ok(parsed) = argon2::password_hash::phc::PasswordHash::new(hash.as_str())
-                else {
-                    return;
-                };
+                let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+                let mut memory = vec![Block::default(); params.block_count()];
+                let mut out = [0u8; 32];
                 while Instant::now() < deadline {
-                    let ok = argon2::Argon2::default()
-                        .verify_password(PASSWORD.as_bytes(), &parsed)
+                    let ok = argon2
+                        .hash_password_into_with_memory(
+                            PASSWORD.as_bytes(),
+                            &salt,
+                            &mut out,
+                            &mut memory,
+                        )
                         .is_ok();
-                    if ok {
+                    if ok && out == expected {
                         count.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -202,7 +407,58 @@ async fn raw_argon2(seconds: u64, threads: u64) -> Result<(), String> {
     for worker in workers {
         worker.join().map_err(|_| "a worker panicked".to_owned())?;
     }
-    let per_second = count.load(Ordering::Relaxed) as f64 / seconds.max(1) as f64;
-    println!("raw argon2id verifications/s on {threads} threads: {per_second:.1}");
+    let elapsed = start.elapsed().as_secs_f64();
+    let done = count.load(Ordering::Relaxed) as f64;
+    println!(
+        "raw argon2id (m={} KiB, t={}, p={}) verifications/s on {threads} threads: {:.1} ({:.1} ms each)",
+        hashing.memory_kib,
+        hashing.iterations,
+        hashing.parallelism,
+        done / elapsed,
+        1000.0 * elapsed * threads as f64 / done.max(1.0),
+    );
+    Ok(())
+}
+
+/// The whole access-token check of `CurrentUser`, on one thread.
+async fn jwt(seconds: u64) -> Result<(), String> {
+    let service = AuthService::builder()
+        .config(config()?.with_require_verified_email(false))
+        .store(MemoryStore::new())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let password = SecretString::from(PASSWORD);
+    service
+        .register(myauth::NewUser {
+            email: "jwt@bench.local".to_owned(),
+            username: "jwt".to_owned(),
+            password: password.clone(),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let tokens = service
+        .login("jwt@bench.local", &password)
+        .await
+        .map_err(|e| e.to_string())?;
+    let token = tokens.access_token;
+    let seconds = seconds.max(1);
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let mut done: u64 = 0;
+    while Instant::now() < deadline {
+        for _ in 0..1000 {
+            service
+                .authenticate(std::hint::black_box(&token))
+                .map_err(|e| e.to_string())?;
+        }
+        done += 1000;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    println!(
+        "access-token verifications/s on one thread: {:.0} ({:.2} us each, token of {} bytes)",
+        done as f64 / elapsed,
+        1e6 * elapsed / done as f64,
+        token.len()
+    );
     Ok(())
 }

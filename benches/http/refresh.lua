@@ -1,6 +1,7 @@
--- POST /auth/refresh: every response carries the next refresh token of its session, so each
--- thread keeps a queue of live tokens (one per connection), read from TOKENS_FILE at start.
--- wrk builds one request per thread before the run, so each thread needs one token more.
+-- POST /auth/refresh, each request with a fresh refresh token: every answer carries the next
+-- token of its session, so each thread keeps a queue of live tokens, seeded from TOKENS_FILE
+-- (one per line; thread i takes lines i, i + THREADS, ...). wrk builds one request on thread 0
+-- before the run and never sends it, so the file needs connections + threads tokens.
 local next_id = 0
 local threads = tonumber(os.getenv("THREADS") or "2")
 local queue = {}
