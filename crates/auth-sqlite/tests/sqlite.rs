@@ -278,6 +278,84 @@ async fn deleting_a_user_deletes_its_tokens() {
     );
 }
 
+/// Adds `n` refresh tokens of `user` that expired an hour ago, in one statement.
+#[expect(
+    clippy::expect_used,
+    reason = "a test helper fails the test by panicking"
+)]
+async fn expired_tokens(store: &SqliteStore, user: &auth_core::User, n: i64) {
+    let expired = (now() - time::Duration::hours(1)).unix_timestamp() * 1000;
+    sqlx::query(
+        "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?1) \
+         INSERT INTO tokens (id, user_id, kind, token_hash, expires_at, created_at) \
+         SELECT randomblob(16), ?2, 'refresh', randomblob(32), ?3, ?3 - 60000 FROM seq",
+    )
+    .bind(n)
+    .bind(user.id.as_uuid().as_bytes().as_slice())
+    .bind(expired)
+    .execute(store.pool())
+    .await
+    .expect("seed expired tokens");
+}
+
+#[tokio::test]
+async fn the_purge_deletes_every_expired_token_in_batches_and_keeps_live_ones() {
+    let (_dir, url) = temp_db();
+    let store = SqliteStore::connect(&url).await.expect("connect");
+    let user = sample_user("alice@example.com");
+    store.create_user(&user).await.expect("create");
+    expired_tokens(&store, &user, 2_500).await;
+    let live = sample_token(&user, TokenKind::Refresh);
+    store.insert_token(&live).await.expect("insert");
+
+    assert_eq!(
+        store.purge_expired_tokens(now()).await.expect("purge"),
+        2_500
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM tokens")
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert_eq!(left, 1);
+    assert!(
+        store
+            .find_token(&live.token_hash, TokenKind::Refresh)
+            .await
+            .expect("find")
+            .is_some()
+    );
+    assert_eq!(store.purge_expired_tokens(now()).await.expect("purge"), 0);
+}
+
+#[tokio::test]
+async fn writes_go_on_while_a_large_purge_runs() {
+    let (_dir, url) = temp_db();
+    let store = SqliteStore::connect(&url).await.expect("connect");
+    let user = sample_user("alice@example.com");
+    store.create_user(&user).await.expect("create");
+    expired_tokens(&store, &user, 30_000).await;
+
+    let purge = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let purged = store.purge_expired_tokens(now()).await;
+            (purged, std::time::Instant::now())
+        }
+    });
+    // Let the purge take the write lock, then write as a login would.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let token = sample_token(&user, TokenKind::Refresh);
+    store
+        .insert_token(&token)
+        .await
+        .expect("a write during the purge");
+    let written = std::time::Instant::now();
+    let (purged, purge_done) = purge.await.expect("join");
+    assert_eq!(purged.expect("purge"), 30_000);
+    // One DELETE would have held the lock to the end; batches let the write in between.
+    assert!(written < purge_done, "the write waited for the whole purge");
+}
+
 #[tokio::test]
 async fn a_token_of_an_unknown_user_is_refused() {
     let store = SqliteStore::connect("sqlite::memory:")
