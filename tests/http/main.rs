@@ -14,6 +14,7 @@ mod contract;
 mod parity;
 #[cfg(feature = "postgres")]
 mod scale_out;
+mod server_binary;
 #[cfg(feature = "smtp")]
 mod smtp_server;
 mod support;

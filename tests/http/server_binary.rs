@@ -1,0 +1,146 @@
+//! The reference server as a user runs it: its environment variables, its one-line errors,
+//! its `listening on ADDR` line. `cargo test` builds the examples, so the binary is next to
+//! this test's.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// `target/<profile>/examples/server`, built by `cargo test` along with this suite.
+fn server_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary lives in target/<profile>/deps");
+    let binary = profile_dir
+        .join("examples")
+        .join(format!("server{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{} is missing: `cargo test` builds it; with `--test http` alone, run \
+         `cargo build --example server` first",
+        binary.display()
+    );
+    binary
+}
+
+/// A server command with a clean MyAuth environment (nothing inherited from the caller).
+fn server(vars: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(server_binary());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("MYAUTH_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env("RUST_LOG", "warn")
+        .env("MYAUTH_JWT_SECRET", "server binary test secret, 32 bytes!!")
+        .env("MYAUTH_DATABASE_URL", "sqlite::memory:")
+        .env("MYAUTH_BIND", "127.0.0.1:0")
+        .envs(vars.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs a server that must refuse to start; its output, once it exited (within 30 s).
+fn refused(vars: &[(&str, &str)]) -> Output {
+    let mut child = server(vars).spawn().expect("spawn the server");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!("the server kept running with {vars:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// Kills the server when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+#[test]
+fn bad_settings_stop_the_server_with_one_line_naming_the_variable() {
+    for (vars, named) in [
+        (
+            vec![("MYAUTH_DB_MAX_CONNECTIONS", "0")],
+            "MYAUTH_DB_MAX_CONNECTIONS",
+        ),
+        (
+            vec![("MYAUTH_DB_MAX_CONNECTIONS", "many")],
+            "MYAUTH_DB_MAX_CONNECTIONS",
+        ),
+        (vec![("MYAUTH_FRAMEWORK", "rocket")], "MYAUTH_FRAMEWORK"),
+        (vec![("MYAUTH_JWT_SECRET", "short")], "secret"),
+        (
+            vec![("MYAUTH_ACCESS_TTL_SECS", "soon")],
+            "MYAUTH_ACCESS_TTL_SECS",
+        ),
+    ] {
+        let output = refused(&vars);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{vars:?} started");
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .collect();
+        assert_eq!(errors.len(), 1, "{vars:?}: {stderr}");
+        assert!(errors[0].contains(named), "{vars:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{vars:?}: {stderr}");
+        assert!(
+            output.stdout.is_empty(),
+            "{vars:?} printed {:?}",
+            output.stdout
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_server_announces_its_address_and_serves_the_contract() {
+    let mut child = server(&[("MYAUTH_DB_MAX_CONNECTIONS", "2")])
+        .spawn()
+        .expect("spawn the server");
+    let stdout = child.stdout.take().expect("stdout");
+    let running = Running(child);
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    });
+    let line = tokio::time::timeout(Duration::from_secs(30), line)
+        .await
+        .expect("`listening on` within 30 s")
+        .expect("join")
+        .expect("read stdout");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line {line:?}"));
+    let client = reqwest::Client::new();
+    let me = client
+        .get(format!("http://{addr}/auth/me"))
+        .send()
+        .await
+        .expect("GET /auth/me");
+    assert_eq!(me.status(), 401);
+    let registered = client
+        .post(format!("http://{addr}/auth/register"))
+        .json(&serde_json::json!({
+            "email": "binary@example.com", "username": "binary", "password": "Str0ng!pass"
+        }))
+        .send()
+        .await
+        .expect("POST /auth/register");
+    assert_eq!(registered.status(), 201);
+    drop(running);
+}
