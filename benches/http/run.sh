@@ -441,7 +441,9 @@ raw_mean() { mean "${RAW[${1}_before]}" "${RAW[${1}_after]}"; }
   echo "## Tools and notes"
   echo
   echo "- \`bench_seed jwt 3\`: $JWT_LINE"
-  printf -- '- `bench_seed raw-argon2 %s`, %s\n' "$(( (DURATION + 1) / 2 ))" "${RAW_LINES[@]}"
+  for line in "${RAW_LINES[@]}"; do
+    printf -- '- `bench_seed raw-argon2 %s`, %s\n' "$(( (DURATION + 1) / 2 ))" "$line"
+  done
   [ -n "${SEED_SCALE_LINE:-}" ] && echo "- \`bench_seed users … $SCALE_USERS\`: $SEED_SCALE_LINE"
   if [ -n "${SEED_EXPIRED_LINE:-}" ]; then
     echo "- \`bench_seed expired … $EXPIRED\` (while the server ran, after its start-up purge): $SEED_EXPIRED_LINE; database files: $SIZE_BEFORE"
