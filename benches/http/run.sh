@@ -87,7 +87,9 @@ fi
 start() {
   local bin="$1"; shift
   local log="$WORK/$bin-$RANDOM"
-  env MYAUTH_BIND=127.0.0.1:0 "$@" "$BIN/$bin" >"$log.out" 2>"$log.err" &
+  local pin=()
+  [ -n "${SERVER_CPU:-}" ] && pin=(taskset -c "$SERVER_CPU")
+  env MYAUTH_BIND=127.0.0.1:0 "$@" "${pin[@]}" "$BIN/$bin" >"$log.out" 2>"$log.err" &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   local _
@@ -168,7 +170,9 @@ load() {
   local key="$1" label="$2" c="$3" pid="$4"; shift 4
   local s0 s1 p0 p1 b0 b1 out busy pg="–"
   s0="$(ticks "$pid")"; p0="$(pg_snapshot)"; b0="$(busy_ticks)"
-  out="$(wrk -t"${WRK_THREADS:-$THREADS}" -c"$c" -d"${DURATION}s" --latency --timeout 10s "$@" 2>&1)"
+  local pin=()
+  [ -n "${WRK_CPU:-}" ] && pin=(taskset -c "$WRK_CPU")
+  out="$("${pin[@]}" wrk -t"${WRK_THREADS:-$THREADS}" -c"$c" -d"${DURATION}s" --latency --timeout 10s "$@" 2>&1)"
   s1="$(ticks "$pid")"; p1="$(pg_snapshot)"; b1="$(busy_ticks)"
   [ "$label" != "${label#postgres}" ] && pg="$(pg_delta "$p0" "$p1")"
   busy="$(awk -v a="$b0" -v b="$b1" 'BEGIN { split(a, x, " "); split(b, y, " "); if (y[2] > x[2]) printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2]); else print "?" }')"
@@ -244,6 +248,17 @@ for c in 8 64; do
   done
 done
 stop "$ceiling_pid"; stop "$sqlite_pid"
+# The same check with the server on one core and wrk on the other: the server's own cost per
+# request, without the two competing for both cores.
+if [ "$CORES" -ge 2 ]; then
+  SERVER_CPU=1 start ceiling
+  pinned_pid="$SERVER_PID"; pinned="$SERVER_URL"
+  for r in $(seq 1 "$ROUNDS"); do
+    WRK_CPU=0 WRK_THREADS=1 load "pinned_bare_$r" "ceiling GET /bare, server on CPU 1, wrk on CPU 0, round $r" 64 "$pinned_pid" "$pinned/bare"
+    WRK_CPU=0 WRK_THREADS=1 load "pinned_protected_$r" "GET /protected (CurrentUser), server on CPU 1, wrk on CPU 0, round $r" 64 "$pinned_pid" -H "Authorization: Bearer $sqlite_access" "$pinned/protected"
+  done
+  stop "$pinned_pid"
+fi
 [ "$PG" = 1 ] && { stop "$pg_pid"; stop "$pg_plain_pid"; }
 part_done "hot path ($ROUNDS rounds; seeding included)"
 
@@ -407,6 +422,9 @@ raw_mean() { mean "${RAW[${1}_before]}" "${RAW[${1}_after]}"; }
       target "GET /auth/me / ceiling, PostgreSQL with sslmode=disable, c=$c" "$(round_ratios "postgres_plain_me_$c" "bare_$c")" ge 0.5
     fi
   done
+  if [ "$CORES" -ge 2 ]; then
+    target "GET /protected (CurrentUser) / ceiling, c=64, server and wrk on separate cores" "$(round_ratios pinned_protected pinned_bare)" ge 0.9
+  fi
   target "login c=64 / raw argon2id limit, SQLite (limit $(raw_mean sqlite)/s on $PERMITS threads, measured before and after)" "$(ratio "${RPS[sqlite_login_64]}" "$(raw_mean sqlite)")" ge 0.85
   if [ "$PG" = 1 ]; then
     target "login c=64 / raw argon2id limit, PostgreSQL (limit $(raw_mean postgres)/s)" "$(ratio "${RPS[postgres_login_64]}" "$(raw_mean postgres)")" ge 0.85
