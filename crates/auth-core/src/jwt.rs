@@ -416,11 +416,11 @@ impl JwtKeys {
         }
         let now = now.unix_timestamp();
         if let Some(nbf) = claims.nbf()
-            && now + self.leeway < nbf
+            && now.saturating_add(self.leeway) < nbf
         {
             return Err(AuthError::InvalidToken);
         }
-        if now >= claims.exp() + self.leeway {
+        if now >= claims.exp().saturating_add(self.leeway) {
             return Err(AuthError::ExpiredToken);
         }
         Ok(claims)
@@ -828,5 +828,32 @@ mod tests {
         let claims: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         serde_json::from_value(claims["sub"].clone()).unwrap()
+    }
+
+    #[test]
+    fn extreme_times_in_authentic_tokens_neither_panic_nor_pass_wrongly() {
+        let keys = keys();
+        let header = r#"{"alg":"HS256","typ":"at+jwt"}"#;
+        let t = now().unix_timestamp();
+        let claims = |exp: i64, nbf: Option<i64>| {
+            let mut claims = access_claims();
+            claims["exp"] = exp.into();
+            if let Some(nbf) = nbf {
+                claims["nbf"] = nbf.into();
+            }
+            claims.to_string()
+        };
+        let forever = hand_made(header, &claims(i64::MAX, None), SECRET);
+        assert!(keys.verify_access(&forever, now()).is_ok());
+        let long_ago = hand_made(header, &claims(i64::MIN, None), SECRET);
+        assert!(matches!(
+            keys.verify_access(&long_ago, now()),
+            Err(AuthError::ExpiredToken)
+        ));
+        let never_valid = hand_made(header, &claims(t + 60, Some(i64::MAX)), SECRET);
+        assert!(matches!(
+            keys.verify_access(&never_valid, now()),
+            Err(AuthError::InvalidToken)
+        ));
     }
 }
