@@ -856,4 +856,31 @@ mod tests {
             Err(AuthError::InvalidToken)
         ));
     }
+
+    #[test]
+    fn no_single_character_change_of_a_token_passes() {
+        let keys = keys();
+        let t = now();
+        let token = keys.issue_access(&user(), t, Duration::minutes(5)).unwrap();
+        let bytes = token.as_bytes();
+        let mut tried = 0;
+        for position in 0..bytes.len() {
+            for replacement in [b'A', b'Q', b'g', b'w', b'0', b'-', b'_', b'.', b'=', b' '] {
+                if bytes[position] == replacement {
+                    continue;
+                }
+                let mut changed = bytes.to_vec();
+                changed[position] = replacement;
+                let changed = String::from_utf8(changed).unwrap();
+                assert!(
+                    keys.verify_access(&changed, t).is_err(),
+                    "position {position} changed to {} passed",
+                    replacement as char
+                );
+                tried += 1;
+            }
+        }
+        assert!(tried > 3000, "{tried}");
+        assert!(keys.verify_access(&token, t).is_ok());
+    }
 }
