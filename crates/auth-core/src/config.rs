@@ -64,9 +64,14 @@ pub struct HashingConfig {
     pub max_waiting: usize,
 }
 
+/// The cores this process may use (1 when the OS does not say).
+pub(crate) fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
+
 impl Default for HashingConfig {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let cores = available_cores();
         Self {
             memory_kib: 19 * 1024,
             iterations: 2,

@@ -120,6 +120,18 @@ use crate::error::StoreError;
 use crate::token::{ConsumeOutcome, TokenHash, TokenKind, TokenRecord};
 use crate::user::{User, UserId, UserPage, UserPatch};
 
+/// The pool size the SQL stores default to: 4 connections per core, between 4 and 64 (8 on
+/// two cores). Every query holds a connection for a round trip, so a few per core keep the
+/// cores busy without crowding them or the database (measured with 1, 2, 4, 8 and 16 on two
+/// cores in benches/README.md; 8 was best for both SQLite and PostgreSQL).
+pub fn default_pool_size() -> u32 {
+    const PER_CORE: u32 = 4;
+    u32::try_from(crate::config::available_cores())
+        .unwrap_or(u32::MAX)
+        .saturating_mul(PER_CORE)
+        .clamp(4, 64)
+}
+
 #[cfg(feature = "memory")]
 pub(crate) mod memory;
 
@@ -312,5 +324,16 @@ impl<T: TokenStore + ?Sized> TokenStore for Arc<T> {
     }
     async fn purge_expired_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         (**self).purge_expired_tokens(now).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_pool_is_four_connections_per_core_within_bounds() {
+        let cores = u32::try_from(crate::config::available_cores()).unwrap();
+        let size = super::default_pool_size();
+        assert_eq!(size, (cores * 4).clamp(4, 64));
+        assert!((4..=64).contains(&size));
     }
 }

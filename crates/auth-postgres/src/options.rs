@@ -9,18 +9,6 @@ use sqlx::{Connection, PgConnection, PgPool};
 use crate::error::Error;
 use crate::store::PostgresStore;
 
-/// Connections per core in the default pool size.
-const CONNECTIONS_PER_CORE: u32 = 4;
-
-/// 4 × the available cores, between 4 and 64.
-fn machine_pool_size() -> u32 {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    u32::try_from(cores)
-        .unwrap_or(u32::MAX)
-        .saturating_mul(CONNECTIONS_PER_CORE)
-        .clamp(4, 64)
-}
-
 /// How a [`PostgresStore`] connects. Every default is bounded, so that no request hangs when
 /// the server is gone: it fails with [`StoreError::Unavailable`](auth_core::StoreError), which
 /// the service answers with 503.
@@ -72,7 +60,7 @@ impl PostgresOptions {
     /// pool for the database server with [`with_max_connections`](Self::with_max_connections),
     /// and keep the sum over all instances under its `max_connections`.
     pub fn default_max_connections() -> u32 {
-        machine_pool_size()
+        auth_core::store::default_pool_size()
     }
     /// Default wait for a pooled connection, including opening a new one: 5 s.
     pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -3,18 +3,6 @@
 
 use std::time::Duration;
 
-/// Connections per core in the default pool size.
-const CONNECTIONS_PER_CORE: u32 = 4;
-
-/// 4 × the available cores, between 4 and 64.
-fn machine_pool_size() -> u32 {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    u32::try_from(cores)
-        .unwrap_or(u32::MAX)
-        .saturating_mul(CONNECTIONS_PER_CORE)
-        .clamp(4, 64)
-}
-
 /// Settings for [`SqliteStore::connect_with`](crate::SqliteStore::connect_with).
 ///
 /// ```
@@ -53,7 +41,7 @@ impl SqliteStoreOptions {
     /// and every connection is a thread of sqlx's, so a few per core keep the cores busy
     /// without crowding them (measured in benches/README.md: 1, 2, 4, 8 and 16 on two cores).
     pub fn default_max_connections() -> u32 {
-        machine_pool_size()
+        auth_core::store::default_pool_size()
     }
 
     /// Default time a statement waits for another connection's write lock before it fails
