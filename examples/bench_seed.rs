@@ -151,67 +151,96 @@ impl Bulk {
     /// families (every other column as the store wrote it), until there are `target`.
     /// One `INSERT … SELECT` per doubling: a million rows take seconds instead of the
     /// minutes of a million single-row commits.
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "postgres")),
+        allow(unused_variables)
+    )]
     async fn multiply_expired(self, target: u64) -> Result<(), String> {
-        #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
-        let _ = target;
+        let target = i64::try_from(target).map_err(|e| e.to_string())?;
         match self {
             #[cfg(feature = "sqlite")]
             Self::Sqlite(pool) => {
                 use myauth::auth_sqlite::sqlx;
-                let target = i64::try_from(target).map_err(|e| e.to_string())?;
-                let now_ms = OffsetDateTime::now_utc().unix_timestamp() * 1000;
-                loop {
-                    let have: i64 =
+                let (pool, now_ms) = (&pool, OffsetDateTime::now_utc().unix_timestamp() * 1000);
+                double_until(
+                    target,
+                    move || async move {
                         sqlx::query_scalar("SELECT count(*) FROM tokens WHERE expires_at < ?1")
                             .bind(now_ms)
-                            .fetch_one(&pool)
+                            .fetch_one(pool)
                             .await
-                            .map_err(|e| e.to_string())?;
-                    if have >= target || have == 0 {
-                        return Ok(());
-                    }
-                    sqlx::query(
-                        "INSERT INTO tokens (id, user_id, kind, token_hash, family_id, \
-                         family_expires_at, expires_at, created_at, used_at, revoked_at) \
-                         SELECT randomblob(16), user_id, kind, randomblob(32), randomblob(16), \
-                         family_expires_at, expires_at, created_at, used_at, revoked_at \
-                         FROM tokens WHERE expires_at < ?1 LIMIT ?2",
-                    )
-                    .bind(now_ms)
-                    .bind(have.min(target - have))
-                    .execute(&pool)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                }
+                    },
+                    move |n| async move {
+                        sqlx::query(
+                            "INSERT INTO tokens (id, user_id, kind, token_hash, family_id, \
+                             family_expires_at, expires_at, created_at, used_at, revoked_at) \
+                             SELECT randomblob(16), user_id, kind, randomblob(32), randomblob(16), \
+                             family_expires_at, expires_at, created_at, used_at, revoked_at \
+                             FROM tokens WHERE expires_at < ?1 LIMIT ?2",
+                        )
+                        .bind(now_ms)
+                        .bind(n)
+                        .execute(pool)
+                        .await
+                        .map(drop)
+                    },
+                )
+                .await
             }
             #[cfg(feature = "postgres")]
             Self::Postgres(pool) => {
                 use myauth::auth_postgres::sqlx;
-                let target = i64::try_from(target).map_err(|e| e.to_string())?;
-                loop {
-                    let have: i64 =
+                let pool = &pool;
+                double_until(
+                    target,
+                    move || async move {
                         sqlx::query_scalar("SELECT count(*) FROM tokens WHERE expires_at < now()")
-                            .fetch_one(&pool)
+                            .fetch_one(pool)
                             .await
-                            .map_err(|e| e.to_string())?;
-                    if have >= target || have == 0 {
-                        return Ok(());
-                    }
-                    sqlx::query(
-                        "INSERT INTO tokens (id, user_id, kind, token_hash, family_id, \
-                         family_expires_at, expires_at, created_at, used_at, revoked_at) \
-                         SELECT gen_random_uuid(), user_id, kind, \
-                         sha256(convert_to(gen_random_uuid()::text, 'UTF8')), gen_random_uuid(), \
-                         family_expires_at, expires_at, created_at, used_at, revoked_at \
-                         FROM tokens WHERE expires_at < now() LIMIT $1",
-                    )
-                    .bind(have.min(target - have))
-                    .execute(&pool)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                }
+                    },
+                    move |n| async move {
+                        sqlx::query(
+                            "INSERT INTO tokens (id, user_id, kind, token_hash, family_id, \
+                             family_expires_at, expires_at, created_at, used_at, revoked_at) \
+                             SELECT gen_random_uuid(), user_id, kind, \
+                             sha256(convert_to(gen_random_uuid()::text, 'UTF8')), gen_random_uuid(), \
+                             family_expires_at, expires_at, created_at, used_at, revoked_at \
+                             FROM tokens WHERE expires_at < now() LIMIT $1",
+                        )
+                        .bind(n)
+                        .execute(pool)
+                        .await
+                        .map(drop)
+                    },
+                )
+                .await
             }
         }
+    }
+}
+
+/// Copies rows until `count` reaches `target`: each round `copy(n)` copies `n` of the rows
+/// `count` sees, at most doubling them.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn double_until<E: std::fmt::Display, C, CF, P, PF>(
+    target: i64,
+    count: C,
+    copy: P,
+) -> Result<(), String>
+where
+    C: Fn() -> CF,
+    CF: Future<Output = Result<i64, E>>,
+    P: Fn(i64) -> PF,
+    PF: Future<Output = Result<(), E>>,
+{
+    loop {
+        let have = count().await.map_err(|e| e.to_string())?;
+        if have >= target || have == 0 {
+            return Ok(());
+        }
+        copy(have.min(target - have))
+            .await
+            .map_err(|e| e.to_string())?;
     }
 }
 

@@ -267,19 +267,22 @@ impl MyAuth {
     }
 }
 
+/// A store just opened, as the service holds it; or why it could not be opened.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mongodb"))]
+fn opened<S: AuthStore, E: std::error::Error + Send + Sync + 'static>(
+    result: Result<S, E>,
+) -> Result<Arc<dyn AuthStore>, Error> {
+    result
+        .map(|s| Arc::new(s) as Arc<dyn AuthStore>)
+        .map_err(|e| Error::Store(Box::new(e)))
+}
+
 impl Backend {
     #[cfg_attr(
         not(any(feature = "sqlite", feature = "postgres", feature = "mongodb")),
         allow(unused_variables)
     )]
     async fn open(self, max_connections: Option<u32>) -> Result<Arc<dyn AuthStore>, Error> {
-        fn opened<S: AuthStore, E: std::error::Error + Send + Sync + 'static>(
-            result: Result<S, E>,
-        ) -> Result<Arc<dyn AuthStore>, Error> {
-            result
-                .map(|s| Arc::new(s) as Arc<dyn AuthStore>)
-                .map_err(|e| Error::Store(Box::new(e)))
-        }
         match self {
             Self::Store(store) => Ok(store),
             #[cfg(feature = "sqlite")]
