@@ -13,6 +13,8 @@ mod contract;
 #[cfg(feature = "poem")]
 mod parity;
 #[cfg(feature = "postgres")]
+mod pool;
+#[cfg(feature = "postgres")]
 mod scale_out;
 mod server_binary;
 #[cfg(feature = "smtp")]
