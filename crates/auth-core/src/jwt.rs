@@ -549,11 +549,7 @@ mod tests {
     #[test]
     fn algorithm_is_pinned_and_none_is_impossible() {
         let keys = keys();
-        let t = now().unix_timestamp();
-        let claims = serde_json::json!({
-            "sub": UserId::new(), "iat": t, "exp": t + 60, "jti": Uuid::now_v7(),
-            "iss": "myauth", "aud": "myauth", "token_use": "access", "roles": ["admin"]
-        });
+        let claims = access_claims();
         // alg: none (and case variants) with an empty signature.
         for alg in ["none", "None", "NONE", "nOnE"] {
             let header = serde_json::json!({"alg": alg, "typ": "at+jwt"});

@@ -278,12 +278,17 @@ async fn deleting_a_user_deletes_its_tokens() {
     );
 }
 
-/// Adds `n` refresh tokens of `user` that expired an hour ago, in one statement.
+/// A store on a new file with one user who has `n` refresh tokens that expired an hour
+/// ago (written in one statement).
 #[expect(
     clippy::expect_used,
     reason = "a test helper fails the test by panicking"
 )]
-async fn expired_tokens(store: &SqliteStore, user: &auth_core::User, n: i64) {
+async fn store_with_expired_tokens(n: i64) -> (TempDir, SqliteStore, auth_core::User) {
+    let (dir, url) = temp_db();
+    let store = SqliteStore::connect(&url).await.expect("connect");
+    let user = sample_user("alice@example.com");
+    store.create_user(&user).await.expect("create");
     let expired = (now() - time::Duration::hours(1)).unix_timestamp() * 1000;
     sqlx::query(
         "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?1) \
@@ -296,15 +301,12 @@ async fn expired_tokens(store: &SqliteStore, user: &auth_core::User, n: i64) {
     .execute(store.pool())
     .await
     .expect("seed expired tokens");
+    (dir, store, user)
 }
 
 #[tokio::test]
 async fn the_purge_deletes_every_expired_token_in_batches_and_keeps_live_ones() {
-    let (_dir, url) = temp_db();
-    let store = SqliteStore::connect(&url).await.expect("connect");
-    let user = sample_user("alice@example.com");
-    store.create_user(&user).await.expect("create");
-    expired_tokens(&store, &user, 2_500).await;
+    let (_dir, store, user) = store_with_expired_tokens(2_500).await;
     let live = sample_token(&user, TokenKind::Refresh);
     store.insert_token(&live).await.expect("insert");
 
@@ -329,11 +331,7 @@ async fn the_purge_deletes_every_expired_token_in_batches_and_keeps_live_ones() 
 
 #[tokio::test]
 async fn writes_go_on_while_a_large_purge_runs() {
-    let (_dir, url) = temp_db();
-    let store = SqliteStore::connect(&url).await.expect("connect");
-    let user = sample_user("alice@example.com");
-    store.create_user(&user).await.expect("create");
-    expired_tokens(&store, &user, 30_000).await;
+    let (_dir, store, user) = store_with_expired_tokens(30_000).await;
 
     let purge = tokio::spawn({
         let store = store.clone();
