@@ -268,18 +268,15 @@ fn hash_now(
 /// Verifies with the parameters stored in the hash, in reused memory; compares in
 /// constant time. Anything unparsable or unsupported never matches.
 fn verify_now(hash: &PasswordHash, password: &[u8], memory: &MemoryPool) -> bool {
-    let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+    let (Ok(algorithm), Ok(version), Ok(params), Some(salt), Some(expected)) = (
         Algorithm::new(hash.algorithm.as_str()),
+        hash.version.map_or(Ok(Version::V0x13), Version::try_from),
         Params::try_from(hash),
         hash.salt.as_ref(),
         hash.hash.as_ref(),
     ) else {
         return false;
     };
-    let version = hash
-        .version
-        .map_or(Ok(Version::V0x13), Version::try_from)
-        .unwrap_or(Version::V0x13);
     let expected = expected.as_bytes();
     let mut out = vec![0u8; expected.len()];
     let argon2 = Argon2::new(algorithm, version, params.clone());
@@ -469,6 +466,19 @@ mod tests {
             .await
             .unwrap();
         assert!(!v.matched);
+    }
+
+    #[tokio::test]
+    async fn a_hash_with_an_unknown_argon2_version_never_matches() {
+        let hasher = PasswordHasher::new(&fast()).unwrap();
+        let good = hasher.hash(&secret("Str0ng!pass")).await.unwrap();
+        assert!(good.as_str().contains("$v=19$"));
+        let unknown = HashedPassword::new(good.as_str().replace("$v=19$", "$v=99$"));
+        let v = hasher
+            .verify(&secret("Str0ng!pass"), Some(&unknown))
+            .await
+            .unwrap();
+        assert!(!v.matched, "version 99 was read as 19");
     }
 
     #[tokio::test(flavor = "current_thread")]
