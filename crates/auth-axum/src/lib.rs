@@ -38,6 +38,10 @@ mod error;
 mod extract;
 mod routes;
 
+pub use auth_core::api::{Admin, Role, RouterOptions};
+
 pub use crate::error::ApiError;
-pub use crate::extract::{Admin, CurrentUser, CurrentUserRecord, RequireRole, Role};
-pub use crate::routes::{RouterOptions, admin_router, router, router_with};
+pub use crate::extract::{CurrentUser, CurrentUserRecord, RequireRole};
+pub use crate::routes::{
+    admin_router, admin_router_with, admin_routes, router, router_with, routes,
+};

@@ -77,8 +77,8 @@ pub use crate::jwt::{ACCESS_TOKEN_TYP, Claims, MAX_JWT_LEN, VERIFY_TOKEN_TYP};
 pub use crate::password::{PasswordHasher, Verification};
 pub use crate::policy::{MAX_PASSWORD_BYTES, PasswordPolicy, PolicyViolation};
 pub use crate::service::{
-    AuthService, AuthServiceBuilder, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROLE_LEN, MAX_ROLES,
-    TokenPair,
+    AdminAccess, AuthService, AuthServiceBuilder, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROLE_LEN,
+    MAX_ROLES, TokenPair,
 };
 #[cfg(feature = "memory")]
 pub use crate::store::memory::MemoryStore;

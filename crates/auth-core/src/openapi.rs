@@ -157,6 +157,10 @@ pub fn document() -> Value {
                     "422": problem("weak_password or validation_failed")
                 }))
             }},
+            "/auth/openapi.json": {"get": {
+                "operationId": "openapi", "tags": ["meta"], "summary": "This document (OpenAPI 3.1)",
+                "responses": {"200": {"description": "The OpenAPI document", "content": {"application/json": {"schema": {"type": "object"}}}}}
+            }},
             "/auth/admin/users": {"get": {
                 "operationId": "listUsers", "tags": ["admin"], "summary": "A page of users, oldest first", "security": bearer,
                 "parameters": [
@@ -253,6 +257,6 @@ mod tests {
             let name: String = part.chars().take_while(|c| c.is_alphanumeric()).collect();
             assert!(schemas.contains_key(&name), "dangling $ref {name}");
         }
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 16);
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 17);
     }
 }

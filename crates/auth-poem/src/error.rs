@@ -2,30 +2,25 @@
 
 use std::fmt;
 
-use auth_core::AuthError;
-use auth_core::api::{PROBLEM_JSON, Problem};
+use auth_core::api::{ApiResponse, Problem};
 use poem::error::{MethodNotAllowedError, NotFoundError, ResponseError};
-use poem::http::{StatusCode, header};
-use poem::{IntoResponse, Response};
+use poem::http::StatusCode;
+use poem::{Body, IntoResponse, Response, ResponseParts};
 
 /// An error response: a problem document with the contract's status, code and headers.
 ///
 /// Handlers return `Result<_, ApiError>` (or `poem::Result<_>`: `ApiError` is a poem
 /// [`ResponseError`], so `?` turns it into a [`poem::Error`] that renders the same
-/// document); `?` converts an [`AuthError`] by its [`status`](AuthError::status) and
-/// [`code`](AuthError::code) alone.
+/// document); `?` converts an [`AuthError`](auth_core::AuthError) by its [`status`](auth_core::AuthError::status) and
+/// [`code`](auth_core::AuthError::code) alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError(pub Box<Problem>);
 
-impl From<AuthError> for ApiError {
-    fn from(error: AuthError) -> Self {
-        Self(Box::new(Problem::from_auth_error(&error)))
-    }
-}
-
-impl From<Problem> for ApiError {
-    fn from(problem: Problem) -> Self {
-        Self(Box::new(problem))
+/// From an [`AuthError`](auth_core::AuthError) or a [`Problem`]. A newtype per adapter, because only a local type
+/// may implement the framework's response trait.
+impl<E: Into<Problem>> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        Self(Box::new(error.into()))
     }
 }
 
@@ -44,13 +39,13 @@ impl ResponseError for ApiError {
     }
 
     fn as_response(&self) -> Response {
-        problem_response(&self.0)
+        into_poem(self.0.to_response())
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        problem_response(&self.0)
+        into_poem(self.0.to_response())
     }
 }
 
@@ -58,19 +53,18 @@ fn status(problem: &Problem) -> StatusCode {
     StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-/// Renders a problem document with its headers.
-pub(crate) fn problem_response(problem: &Problem) -> Response {
-    let mut builder = Response::builder()
-        .status(status(problem))
-        .header(header::CONTENT_TYPE, PROBLEM_JSON)
-        .header(header::CACHE_CONTROL, "no-store");
-    if let Some(challenge) = problem.www_authenticate {
-        builder = builder.header(header::WWW_AUTHENTICATE, challenge);
-    }
-    if let Some(seconds) = problem.retry_after {
-        builder = builder.header(header::RETRY_AFTER, seconds);
-    }
-    builder.body(problem.to_json())
+/// An answer of auth-core as a poem response.
+pub(crate) fn into_poem(response: ApiResponse) -> Response {
+    let (parts, body) = response.into_parts();
+    Response::from_parts(
+        ResponseParts {
+            status: parts.status,
+            version: parts.version,
+            headers: parts.headers,
+            extensions: parts.extensions,
+        },
+        Body::from(body),
+    )
 }
 
 /// Renders any error that reached the edge of the auth routes as a problem document, so
@@ -93,11 +87,14 @@ pub(crate) fn error_response(error: poem::Error, body_limit: usize) -> Response 
             )),
         }
     };
-    problem_response(&problem)
+    into_poem(problem.to_response())
 }
 
 #[cfg(test)]
 mod tests {
+    use auth_core::AuthError;
+    use poem::http::header;
+
     use super::*;
 
     #[tokio::test]
@@ -105,7 +102,7 @@ mod tests {
         let response = ApiError::from(AuthError::ExpiredToken).into_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         let headers = response.headers();
-        assert_eq!(headers[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(headers[header::CONTENT_TYPE], auth_core::api::PROBLEM_JSON);
         assert_eq!(headers[header::CACHE_CONTROL], "no-store");
         assert_eq!(
             headers[header::WWW_AUTHENTICATE],
@@ -145,7 +142,10 @@ mod tests {
         for (error, status, code) in cases {
             let response = error_response(error, 10);
             assert_eq!(response.status().as_u16(), status);
-            assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+            assert_eq!(
+                response.headers()[header::CONTENT_TYPE],
+                auth_core::api::PROBLEM_JSON
+            );
             let body = response.into_body().into_vec().await.unwrap();
             let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(json["code"], code);

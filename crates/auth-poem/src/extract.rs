@@ -1,19 +1,12 @@
-//! Extractors: the signed-in user for the application's own routes, and the request bodies
-//! of the auth routes.
+//! Extractors for the application's own handlers: the signed-in user and the role guard.
 
 use std::marker::PhantomData;
 
-use auth_core::api::{BodyFormat, DEFAULT_BODY_LIMIT, Problem, body_format, decode_body};
-use auth_core::{AuthError, AuthService, Claims, User};
-use poem::http::header;
+use auth_core::api::{Problem, Role};
+use auth_core::{AuthService, Claims, User};
 use poem::{FromRequest, Request, RequestBody};
-use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-
-/// The request body limit in force, set by [`route_with`](crate::route_with).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BodyLimit(pub(crate) usize);
 
 fn service(req: &Request) -> Result<&AuthService, ApiError> {
     req.data::<AuthService>().ok_or_else(|| {
@@ -24,37 +17,12 @@ fn service(req: &Request) -> Result<&AuthService, ApiError> {
     })
 }
 
-/// The bearer token of the `Authorization` header (RFC 6750 §2.1).
-fn bearer(req: &Request) -> Result<&str, AuthError> {
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or(AuthError::MissingToken)?
-        .to_str()
-        .map_err(|_| AuthError::InvalidToken)?;
-    let (scheme, token) = value.split_once(' ').ok_or(AuthError::MissingToken)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(AuthError::MissingToken);
-    }
-    let token = token.trim();
-    if token.is_empty() {
-        return Err(AuthError::InvalidToken);
-    }
-    Ok(token)
-}
-
-fn claims(req: &Request) -> Result<Claims, ApiError> {
-    let service = service(req)?;
-    let token = bearer(req)?;
-    Ok(service.authenticate(token)?)
-}
-
 /// The verified claims of the request's bearer access token. Stateless: the signature and
 /// lifetime are checked, the store is not read, so a user disabled after the token was
 /// issued passes until it expires (use [`CurrentUserRecord`] where that matters).
 ///
-/// Needs the [`AuthService`] in the request data: the auth routes add it for themselves;
-/// on the application's routes add `.data(service)`.
+/// Needs the [`AuthService`] in the request data: add `.data(service)` around the
+/// application's routes.
 ///
 /// Rejects with 401 and `WWW-Authenticate: Bearer` (RFC 6750 §3).
 ///
@@ -73,7 +41,10 @@ pub struct CurrentUser(pub Claims);
 
 impl<'a> FromRequest<'a> for CurrentUser {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        Ok(Self(claims(req)?))
+        let claims = service(req)?
+            .authenticate_headers(req.headers())
+            .map_err(ApiError::from)?;
+        Ok(Self(claims))
     }
 }
 
@@ -84,28 +55,19 @@ pub struct CurrentUserRecord(pub User);
 
 impl<'a> FromRequest<'a> for CurrentUserRecord {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        let claims = claims(req)?;
-        let user = service(req)?.me(claims.sub).await.map_err(ApiError::from)?;
+        let service = service(req)?;
+        let claims = service
+            .authenticate_headers(req.headers())
+            .map_err(ApiError::from)?;
+        let user = service.me(claims.sub).await.map_err(ApiError::from)?;
         Ok(Self(user))
     }
 }
 
-/// A role name for [`RequireRole`].
-pub trait Role: Send + Sync + 'static {
-    /// The role's name as stored in users' `roles`.
-    const NAME: &'static str;
-}
-
-/// The `admin` role.
-#[derive(Debug, Clone, Copy)]
-pub struct Admin;
-
-impl Role for Admin {
-    const NAME: &'static str = "admin";
-}
-
 /// A guard for the application's own routes: the caller's access token must carry role `R`,
 /// else 403 `forbidden` (401 without a valid token). Stateless, like [`CurrentUser`].
+/// [`Admin`](crate::Admin) is the role the admin routes require, whatever name the
+/// service's configuration gives it.
 ///
 /// ```
 /// use auth_poem::{RequireRole, Role};
@@ -127,131 +89,19 @@ pub struct RequireRole<R: Role>(pub Claims, pub PhantomData<R>);
 
 impl<'a, R: Role> FromRequest<'a> for RequireRole<R> {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        let claims = claims(req)?;
-        if claims.has_role(R::NAME) {
-            Ok(Self(claims, PhantomData))
-        } else {
-            Err(ApiError::from(AuthError::Forbidden).into())
-        }
-    }
-}
-
-/// The caller of an admin route: holds the admin role according to the store.
-#[derive(Debug, Clone)]
-pub(crate) struct AdminCaller(pub(crate) Claims);
-
-impl<'a> FromRequest<'a> for AdminCaller {
-    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        let claims = claims(req)?;
-        service(req)?
-            .require_admin(&claims)
-            .await
+        let claims = service(req)?
+            .authorize_headers::<R>(req.headers())
             .map_err(ApiError::from)?;
-        Ok(Self(claims))
+        Ok(Self(claims, PhantomData))
     }
-}
-
-/// A JSON body (`FORM = false`), or JSON or an OAuth 2.0 form (`FORM = true`), read up to
-/// the body limit and decoded with the contract's error rules.
-#[derive(Debug)]
-pub(crate) struct Body<T, const FORM: bool> {
-    pub(crate) format: BodyFormat,
-    pub(crate) value: T,
-}
-
-impl<'a, T, const FORM: bool> FromRequest<'a> for Body<T, FORM>
-where
-    T: DeserializeOwned + Send,
-{
-    async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
-        Ok(read_body(req, body).await?)
-    }
-}
-
-async fn read_body<T: DeserializeOwned, const FORM: bool>(
-    req: &Request,
-    body: &mut RequestBody,
-) -> Result<Body<T, FORM>, ApiError> {
-    let limit = req.data::<BodyLimit>().map_or(DEFAULT_BODY_LIMIT, |l| l.0);
-    let format = body_format(req.header(header::CONTENT_TYPE), FORM)?;
-    let too_large = || ApiError::from(Problem::body_too_large(limit));
-    // A declared length over the limit is refused before a byte is read.
-    let declared = req
-        .header(header::CONTENT_LENGTH)
-        .and_then(|len| len.trim().parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(too_large());
-    }
-    let bytes = body
-        .take()
-        .map_err(|_| {
-            ApiError::from(Problem::internal(
-                "auth-poem: the request body was already taken before the auth route read it",
-            ))
-        })?
-        .into_bytes_limit(limit)
-        .await
-        .map_err(|_| too_large())?;
-    let value = decode_body(format, &bytes)?;
-    Ok(Body { format, value })
 }
 
 #[cfg(test)]
 mod tests {
+    use poem::IntoResponse;
     use poem::http::StatusCode;
-    use poem::{EndpointExt, IntoResponse, handler};
 
     use super::*;
-
-    #[handler]
-    fn echo(body: Body<serde_json::Value, true>) -> String {
-        format!("{:?} {}", body.format, body.value)
-    }
-
-    #[tokio::test]
-    async fn bodies_are_read_up_to_the_limit() {
-        let endpoint = echo.data(BodyLimit(8));
-        let cli = poem::test::TestClient::new(endpoint);
-        let ok = cli
-            .post("/")
-            .content_type("application/json")
-            .body("[1,2,3]")
-            .send()
-            .await;
-        ok.assert_status_is_ok();
-        ok.assert_text("Json [1,2,3]").await;
-
-        let large = cli
-            .post("/")
-            .content_type("application/json")
-            .body("[1,2,3,4,5]")
-            .send()
-            .await;
-        large.assert_status(StatusCode::PAYLOAD_TOO_LARGE);
-    }
-
-    #[test]
-    fn bearer_needs_the_scheme_and_a_token() {
-        let with = |value: &str| {
-            Request::builder()
-                .header(header::AUTHORIZATION, value)
-                .finish()
-        };
-        assert_eq!(bearer(&with("Bearer abc")).unwrap(), "abc");
-        assert_eq!(bearer(&with("bearer  abc ")).unwrap(), "abc");
-        assert!(matches!(
-            bearer(&with("Basic abc")),
-            Err(AuthError::MissingToken)
-        ));
-        assert!(matches!(
-            bearer(&with("Bearer ")),
-            Err(AuthError::InvalidToken)
-        ));
-        assert!(matches!(
-            bearer(&Request::default()),
-            Err(AuthError::MissingToken)
-        ));
-    }
 
     #[tokio::test]
     async fn a_missing_service_is_a_500_problem() {

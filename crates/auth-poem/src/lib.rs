@@ -54,6 +54,10 @@ mod routes;
 
 pub use poem;
 
+pub use auth_core::api::{Admin, Role};
+
 pub use crate::error::ApiError;
-pub use crate::extract::{Admin, CurrentUser, CurrentUserRecord, RequireRole, Role};
-pub use crate::routes::{RouteOptions, admin_route, route, route_with};
+pub use crate::extract::{CurrentUser, CurrentUserRecord, RequireRole};
+pub use crate::routes::{
+    RouteOptions, RouterOptions, admin_route, admin_route_with, route, route_with,
+};

@@ -437,7 +437,7 @@ async fn bodies_over_the_limit_are_413() {
         .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{reply:?}");
 
-    let small = harness_with(fast_config(), RouteOptions { body_limit: 16 });
+    let small = harness_with(fast_config(), RouteOptions::new().with_body_limit(16));
     let reply = small
         .post_json("/auth/logout", json!({"refresh_token": "0123456789"}), None)
         .await;

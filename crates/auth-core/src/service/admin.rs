@@ -1,5 +1,6 @@
-//! Admin use cases. Each checks, against the store, that the caller holds the admin role:
-//! roles inside an access token may be up to one access lifetime old.
+//! Admin use cases. Each takes an [`AdminAccess`]: proof, checked once per request against
+//! the store, that the caller holds the admin role — roles inside an access token may be up
+//! to one access lifetime old.
 
 use secrecy::SecretString;
 
@@ -17,16 +18,32 @@ pub const MAX_ROLES: usize = 32;
 /// Longest role name.
 pub const MAX_ROLE_LEN: usize = 64;
 
+/// Proof that the caller of an admin use case is an active user holding the admin role
+/// according to the store, made by [`AuthService::admin_access`]: the check runs once per
+/// request, and every admin use case takes it.
+#[derive(Debug, Clone)]
+pub struct AdminAccess {
+    admin: User,
+}
+
+impl AdminAccess {
+    /// The acting admin, as the store had them when access was checked.
+    pub fn admin(&self) -> &User {
+        &self.admin
+    }
+}
+
 impl AuthService {
-    /// Loads the caller and checks they are active and hold the admin role.
+    /// Loads the caller and checks they are active and hold the admin role (one store
+    /// read).
     ///
     /// # Errors
     ///
     /// [`AuthError::Forbidden`], or the errors of [`me`](Self::me).
-    pub async fn require_admin(&self, caller: &Claims) -> Result<User, AuthError> {
-        let user = self.me(caller.sub).await?;
-        if user.has_role(self.inner.config.admin_role()) {
-            Ok(user)
+    pub async fn admin_access(&self, caller: &Claims) -> Result<AdminAccess, AuthError> {
+        let admin = self.me(caller.sub).await?;
+        if admin.has_role(self.inner.config.admin_role()) {
+            Ok(AdminAccess { admin })
         } else {
             Err(AuthError::Forbidden)
         }
@@ -36,14 +53,13 @@ impl AuthService {
     ///
     /// # Errors
     ///
-    /// [`AuthError::Forbidden`], [`AuthError::Unavailable`].
+    /// [`AuthError::Unavailable`].
     pub async fn list_users(
         &self,
-        caller: &Claims,
+        _access: &AdminAccess,
         limit: Option<u32>,
         offset: Option<u64>,
     ) -> Result<UserPage, AuthError> {
-        self.require_admin(caller).await?;
         let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
         Ok(self
             .inner
@@ -56,9 +72,8 @@ impl AuthService {
     ///
     /// # Errors
     ///
-    /// [`AuthError::Forbidden`], [`AuthError::UserNotFound`], [`AuthError::Unavailable`].
-    pub async fn get_user(&self, caller: &Claims, id: UserId) -> Result<User, AuthError> {
-        self.require_admin(caller).await?;
+    /// [`AuthError::UserNotFound`], [`AuthError::Unavailable`].
+    pub async fn get_user(&self, _access: &AdminAccess, id: UserId) -> Result<User, AuthError> {
         self.inner
             .store
             .find_user_by_id(id)
@@ -70,10 +85,13 @@ impl AuthService {
     ///
     /// # Errors
     ///
-    /// [`AuthError::Forbidden`], [`AuthError::UserNotFound`], [`AuthError::Unavailable`].
+    /// [`AuthError::UserNotFound`], [`AuthError::Unavailable`].
     #[tracing::instrument(skip_all, fields(user.id = %id))]
-    pub async fn deactivate_user(&self, caller: &Claims, id: UserId) -> Result<User, AuthError> {
-        self.require_admin(caller).await?;
+    pub async fn deactivate_user(
+        &self,
+        access: &AdminAccess,
+        id: UserId,
+    ) -> Result<User, AuthError> {
         let now = self.now();
         let user = self
             .patch_user(
@@ -86,7 +104,7 @@ impl AuthService {
             )
             .await?;
         self.inner.store.revoke_user_tokens(id, None, now).await?;
-        tracing::info!("user deactivated; all sessions revoked");
+        tracing::info!(admin.id = %access.admin.id, "user deactivated; all sessions revoked");
         Ok(user)
     }
 
@@ -94,19 +112,21 @@ impl AuthService {
     ///
     /// # Errors
     ///
-    /// [`AuthError::Forbidden`], [`AuthError::UserNotFound`], [`AuthError::Unavailable`].
+    /// [`AuthError::UserNotFound`], [`AuthError::Unavailable`].
     #[tracing::instrument(skip_all, fields(user.id = %id))]
-    pub async fn activate_user(&self, caller: &Claims, id: UserId) -> Result<User, AuthError> {
-        self.require_admin(caller).await?;
-        self.patch_user(
-            id,
-            UserPatch {
-                is_active: Some(true),
-                updated_at: Some(self.now()),
-                ..UserPatch::default()
-            },
-        )
-        .await
+    pub async fn activate_user(&self, access: &AdminAccess, id: UserId) -> Result<User, AuthError> {
+        let user = self
+            .patch_user(
+                id,
+                UserPatch {
+                    is_active: Some(true),
+                    updated_at: Some(self.now()),
+                    ..UserPatch::default()
+                },
+            )
+            .await?;
+        tracing::info!(admin.id = %access.admin.id, "user activated");
+        Ok(user)
     }
 
     /// Replaces a user's roles. Role names are 1–64 characters of letters, digits and
@@ -114,26 +134,28 @@ impl AuthService {
     ///
     /// # Errors
     ///
-    /// [`AuthError::Forbidden`], [`AuthError::Validation`], [`AuthError::UserNotFound`],
+    /// [`AuthError::Validation`], [`AuthError::UserNotFound`],
     /// [`AuthError::Unavailable`].
     #[tracing::instrument(skip_all, fields(user.id = %id))]
     pub async fn set_roles(
         &self,
-        caller: &Claims,
+        access: &AdminAccess,
         id: UserId,
         roles: Vec<String>,
     ) -> Result<User, AuthError> {
-        self.require_admin(caller).await?;
         let roles = validate_roles(roles)?;
-        self.patch_user(
-            id,
-            UserPatch {
-                roles: Some(roles),
-                updated_at: Some(self.now()),
-                ..UserPatch::default()
-            },
-        )
-        .await
+        let user = self
+            .patch_user(
+                id,
+                UserPatch {
+                    roles: Some(roles),
+                    updated_at: Some(self.now()),
+                    ..UserPatch::default()
+                },
+            )
+            .await?;
+        tracing::info!(admin.id = %access.admin.id, roles = ?user.roles, "roles replaced");
+        Ok(user)
     }
 
     /// Makes sure an active, verified account with the admin role exists for this email,

@@ -5,7 +5,7 @@ mod admin;
 mod recovery;
 mod session;
 
-pub use admin::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROLE_LEN, MAX_ROLES};
+pub use admin::{AdminAccess, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROLE_LEN, MAX_ROLES};
 
 use std::fmt;
 use std::sync::Arc;

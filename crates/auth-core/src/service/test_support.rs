@@ -158,7 +158,7 @@ impl Harness {
             .expect("user exists")
     }
 
-    pub(crate) async fn admin(&self, email: &str) -> (User, crate::Claims) {
+    pub(crate) async fn admin(&self, email: &str) -> (User, crate::AdminAccess) {
         let user = self.verified_user(email).await;
         let user = self
             .patch(
@@ -178,6 +178,11 @@ impl Harness {
             .service
             .authenticate(&tokens.access_token)
             .expect("admin token");
-        (user, claims)
+        let access = self
+            .service
+            .admin_access(&claims)
+            .await
+            .expect("admin access");
+        (user, access)
     }
 }

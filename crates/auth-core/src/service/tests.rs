@@ -1032,7 +1032,11 @@ async fn change_password_checks_the_current_one_and_revokes_sessions() {
 #[tokio::test]
 async fn admin_routes_need_the_admin_role_in_the_store() {
     let h = Harness::new();
-    let (admin, admin_claims) = h.admin("root@example.com").await;
+    let (admin, admin_access) = h.admin("root@example.com").await;
+    let admin_claims = h
+        .service
+        .authenticate(&h.service.issue_access_token(&admin).unwrap())
+        .unwrap();
     let alice = h.verified_user("alice@example.com").await;
     let alice_claims = h
         .service
@@ -1045,15 +1049,23 @@ async fn admin_routes_need_the_admin_role_in_the_store() {
         )
         .unwrap();
     assert!(matches!(
-        h.service.list_users(&alice_claims, None, None).await,
+        h.service.admin_access(&alice_claims).await,
         Err(AuthError::Forbidden)
     ));
     let page = h
         .service
-        .list_users(&admin_claims, Some(1), None)
+        .list_users(&admin_access, Some(1), None)
         .await
         .unwrap();
     assert_eq!((page.items.len(), page.total), (1, 2));
+    assert_eq!(
+        h.service
+            .get_user(&admin_access, alice.id)
+            .await
+            .unwrap()
+            .id,
+        alice.id
+    );
     // The role is checked against the store, not the (older) token.
     h.patch(
         &admin,
@@ -1064,7 +1076,7 @@ async fn admin_routes_need_the_admin_role_in_the_store() {
     )
     .await;
     assert!(matches!(
-        h.service.get_user(&admin_claims, alice.id).await,
+        h.service.admin_access(&admin_claims).await,
         Err(AuthError::Forbidden)
     ));
 }

@@ -1,0 +1,376 @@
+//! The handler of every endpoint: decode, call the service, answer.
+
+#![expect(
+    clippy::result_large_err,
+    reason = "a problem is built at most once per failed request; boxing it buys nothing"
+)]
+
+use http::{HeaderValue, StatusCode, header};
+
+use super::requests::{
+    Accepted, ChangePasswordRequest, Credentials, EmailRequest, ListQuery, LogoutRequest,
+    PasswordResetRequest, RefreshRequest, RolesRequest, VerifyEmailRequest,
+};
+use super::response::{empty, json, tokens};
+use super::{ApiRequest, ApiResponse, Endpoint, Problem};
+use crate::error::AuthError;
+use crate::service::{AdminAccess, AuthService};
+use crate::user::{NewUser, ProfileUpdate, UserId};
+
+type Outcome = Result<ApiResponse, Problem>;
+
+/// Answers one request to one endpoint. Every failure becomes the contract's problem
+/// document; internal ones are logged with their source.
+pub async fn handle(service: &AuthService, endpoint: Endpoint, request: ApiRequest) -> ApiResponse {
+    let outcome = match endpoint {
+        Endpoint::Register => register(service, &request).await,
+        Endpoint::Login => login(service, &request).await,
+        Endpoint::Refresh => refresh(service, &request).await,
+        Endpoint::Logout => logout(service, &request).await,
+        Endpoint::LogoutAll => logout_all(service, &request).await,
+        Endpoint::PasswordResetRequest => password_reset_request(service, &request).await,
+        Endpoint::PasswordReset => password_reset(service, &request).await,
+        Endpoint::VerifyEmailRequest => verify_email_request(service, &request).await,
+        Endpoint::VerifyEmail => verify_email(service, &request).await,
+        Endpoint::Me => me(service, &request).await,
+        Endpoint::UpdateMe => update_me(service, &request).await,
+        Endpoint::ChangePassword => change_password(service, &request).await,
+        Endpoint::OpenApi => Ok(openapi()),
+        Endpoint::ListUsers => list_users(service, &request).await,
+        Endpoint::GetUser => get_user(service, &request).await,
+        Endpoint::DeactivateUser => deactivate_user(service, &request).await,
+        Endpoint::ActivateUser => activate_user(service, &request).await,
+        Endpoint::SetRoles => set_roles(service, &request).await,
+    };
+    outcome.unwrap_or_else(|problem| problem.to_response())
+}
+
+async fn register(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let new_user: NewUser = request.decode()?;
+    let user = service.register(new_user).await?;
+    json(StatusCode::CREATED, &user)
+}
+
+async fn login(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let Credentials { email, password } = request.decode()?;
+    tokens(&service.login(&email, &password).await?)
+}
+
+async fn refresh(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let RefreshRequest { refresh_token } = request.decode()?;
+    tokens(&service.refresh(&refresh_token).await?)
+}
+
+async fn logout(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let LogoutRequest { refresh_token } = request.decode()?;
+    service.logout(&refresh_token).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+async fn logout_all(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let claims = service.authenticate_headers(&request.headers)?;
+    service.logout_all(claims.sub).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+async fn password_reset_request(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let EmailRequest { email } = request.decode()?;
+    service.request_password_reset(&email).await?;
+    json(StatusCode::ACCEPTED, &Accepted::RESET)
+}
+
+async fn password_reset(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let PasswordResetRequest {
+        token,
+        new_password,
+    } = request.decode()?;
+    service
+        .complete_password_reset(&token, &new_password)
+        .await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+async fn verify_email_request(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let EmailRequest { email } = request.decode()?;
+    service.request_email_verification(&email).await?;
+    json(StatusCode::ACCEPTED, &Accepted::VERIFY)
+}
+
+async fn verify_email(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let VerifyEmailRequest { token } = request.decode()?;
+    json(
+        StatusCode::OK,
+        &service.complete_email_verification(&token).await?,
+    )
+}
+
+async fn me(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let claims = service.authenticate_headers(&request.headers)?;
+    json(StatusCode::OK, &service.me(claims.sub).await?)
+}
+
+async fn update_me(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let claims = service.authenticate_headers(&request.headers)?;
+    let update: ProfileUpdate = request.decode()?;
+    json(
+        StatusCode::OK,
+        &service.update_me(claims.sub, update).await?,
+    )
+}
+
+async fn change_password(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let claims = service.authenticate_headers(&request.headers)?;
+    let ChangePasswordRequest {
+        current_password,
+        new_password,
+    } = request.decode()?;
+    service
+        .change_password(claims.sub, &current_password, &new_password)
+        .await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+fn openapi() -> ApiResponse {
+    let mut response = http::Response::new(crate::openapi::document_json().as_bytes().to_vec());
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The admin rights of the caller, checked once against the store.
+async fn admin(service: &AuthService, request: &ApiRequest) -> Result<AdminAccess, Problem> {
+    let claims = service.authenticate_headers(&request.headers)?;
+    Ok(service.admin_access(&claims).await?)
+}
+
+/// The `{id}` of an admin route. An id that is not a UUID names no user: 404, like an
+/// unknown one.
+fn user_id(request: &ApiRequest) -> Result<UserId, Problem> {
+    request
+        .id
+        .as_deref()
+        .and_then(|raw| raw.parse().ok())
+        .ok_or_else(|| AuthError::UserNotFound.into())
+}
+
+async fn list_users(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let access = admin(service, request).await?;
+    let query = ListQuery::parse(request.query.as_deref())?;
+    json(
+        StatusCode::OK,
+        &service
+            .list_users(&access, query.limit, query.offset)
+            .await?,
+    )
+}
+
+async fn get_user(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let access = admin(service, request).await?;
+    json(
+        StatusCode::OK,
+        &service.get_user(&access, user_id(request)?).await?,
+    )
+}
+
+async fn deactivate_user(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let access = admin(service, request).await?;
+    json(
+        StatusCode::OK,
+        &service.deactivate_user(&access, user_id(request)?).await?,
+    )
+}
+
+async fn activate_user(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let access = admin(service, request).await?;
+    json(
+        StatusCode::OK,
+        &service.activate_user(&access, user_id(request)?).await?,
+    )
+}
+
+async fn set_roles(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let access = admin(service, request).await?;
+    let RolesRequest { roles } = request.decode()?;
+    let id = user_id(request)?;
+    json(
+        StatusCode::OK,
+        &service.set_roles(&access, id, roles).await?,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use http::HeaderValue;
+    use time::OffsetDateTime;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::api::{Admin, RequestBody};
+    use crate::error::StoreError;
+    use crate::service::test_support::{Harness, config};
+    use crate::store::memory::MemoryStore;
+    use crate::token::{ConsumeOutcome, TokenHash, TokenKind, TokenRecord};
+    use crate::user::{User, UserPage, UserPatch};
+    use crate::{TokenStore, UserStore};
+
+    fn bearer_request(token: &str) -> ApiRequest {
+        let mut request = ApiRequest::default();
+        request.headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
+        request
+    }
+
+    #[tokio::test]
+    async fn the_admin_role_guard_and_the_admin_routes_use_the_configured_role() {
+        let h = Harness::with_config(config().with_admin_role("root"));
+        let user = h.verified_user("op@example.com").await;
+        for (roles, allowed) in [
+            (vec!["root".to_owned()], true),
+            (vec!["admin".to_owned()], false),
+        ] {
+            let user = h
+                .patch(
+                    &user,
+                    UserPatch {
+                        roles: Some(roles.clone()),
+                        ..UserPatch::default()
+                    },
+                )
+                .await;
+            let token = h.service.issue_access_token(&user).unwrap();
+            let request = bearer_request(&token);
+            let guard = h.service.authorize_headers::<Admin>(&request.headers);
+            assert_eq!(guard.is_ok(), allowed, "RequireRole<Admin> with {roles:?}");
+            let response = handle(&h.service, Endpoint::ListUsers, request).await;
+            assert_eq!(
+                response.status() == StatusCode::OK,
+                allowed,
+                "admin route with {roles:?}"
+            );
+        }
+    }
+
+    /// Counts the store reads of users; everything else goes to a memory store.
+    #[derive(Debug, Default)]
+    struct CountingStore {
+        inner: MemoryStore,
+        user_reads: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl UserStore for CountingStore {
+        async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+            self.inner.create_user(user).await
+        }
+        async fn find_user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+            self.user_reads.fetch_add(1, Ordering::SeqCst);
+            self.inner.find_user_by_id(id).await
+        }
+        async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+            self.user_reads.fetch_add(1, Ordering::SeqCst);
+            self.inner.find_user_by_email(email).await
+        }
+        async fn update_user(
+            &self,
+            id: UserId,
+            patch: &UserPatch,
+        ) -> Result<Option<User>, StoreError> {
+            self.inner.update_user(id, patch).await
+        }
+        async fn list_users(&self, limit: u32, offset: u64) -> Result<UserPage, StoreError> {
+            self.inner.list_users(limit, offset).await
+        }
+    }
+
+    #[async_trait]
+    impl TokenStore for CountingStore {
+        async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+            self.inner.insert_token(token).await
+        }
+        async fn find_token(
+            &self,
+            hash: &TokenHash,
+            kind: TokenKind,
+        ) -> Result<Option<TokenRecord>, StoreError> {
+            self.inner.find_token(hash, kind).await
+        }
+        async fn consume_token(
+            &self,
+            hash: &TokenHash,
+            kind: TokenKind,
+            now: OffsetDateTime,
+        ) -> Result<ConsumeOutcome, StoreError> {
+            self.inner.consume_token(hash, kind, now).await
+        }
+        async fn revoke_token(
+            &self,
+            hash: &TokenHash,
+            kind: TokenKind,
+            now: OffsetDateTime,
+        ) -> Result<bool, StoreError> {
+            self.inner.revoke_token(hash, kind, now).await
+        }
+        async fn revoke_token_family(
+            &self,
+            family: Uuid,
+            now: OffsetDateTime,
+        ) -> Result<u64, StoreError> {
+            self.inner.revoke_token_family(family, now).await
+        }
+        async fn revoke_user_tokens(
+            &self,
+            user: UserId,
+            kind: Option<TokenKind>,
+            now: OffsetDateTime,
+        ) -> Result<u64, StoreError> {
+            self.inner.revoke_user_tokens(user, kind, now).await
+        }
+        async fn purge_expired_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+            self.inner.purge_expired_tokens(now).await
+        }
+    }
+
+    #[tokio::test]
+    async fn an_admin_request_reads_the_caller_from_the_store_once() {
+        let store = Arc::new(CountingStore::default());
+        let service = AuthService::builder()
+            .config(config().with_require_verified_email(false))
+            .shared_store(store.clone())
+            .build()
+            .unwrap();
+        let admin = service
+            .ensure_admin(
+                "root@example.com",
+                &secrecy::SecretString::from("Str0ng!pass"),
+            )
+            .await
+            .unwrap();
+        let token = service.issue_access_token(&admin).unwrap();
+        let path_id = admin.id.to_string();
+        for (endpoint, reads) in [
+            (Endpoint::ListUsers, 1),
+            // The caller, then the user the route names.
+            (Endpoint::GetUser, 2),
+        ] {
+            store.user_reads.store(0, Ordering::SeqCst);
+            let mut request = bearer_request(&token);
+            request.id = Some(path_id.clone());
+            request.body = RequestBody::Empty;
+            let response = handle(&service, endpoint, request).await;
+            assert_eq!(response.status(), StatusCode::OK, "{endpoint:?}");
+            assert_eq!(
+                store.user_reads.load(Ordering::SeqCst),
+                reads,
+                "{endpoint:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Success responses and the header sets that go with each kind.
+
+#![expect(
+    clippy::result_large_err,
+    reason = "a problem is built at most once per failed request; boxing it buys nothing"
+)]
+
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+
+use super::{ApiResponse, Problem};
+use crate::service::TokenPair;
+
+/// A JSON response with `Content-Type: application/json`.
+pub(crate) fn json(status: StatusCode, value: &impl Serialize) -> Result<ApiResponse, Problem> {
+    let body = serde_json::to_vec(value).map_err(|e| {
+        Problem::internal(&format!("auth-core: could not serialise a response: {e}"))
+    })?;
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
+
+/// A token response: never cached (RFC 6749 §5.1).
+pub(crate) fn tokens(pair: &TokenPair) -> Result<ApiResponse, Problem> {
+    let mut response = json(StatusCode::OK, pair)?;
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// A response without a body.
+pub(crate) fn empty(status: StatusCode) -> ApiResponse {
+    let mut response = http::Response::new(Vec::new());
+    *response.status_mut() = status;
+    response
+}
