@@ -64,10 +64,12 @@
 //! }
 //! ```
 
+mod codec;
 mod error;
 mod options;
-mod rows;
 mod store;
+mod tokens;
+mod users;
 
 pub use sqlx;
 
