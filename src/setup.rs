@@ -295,11 +295,11 @@ impl Backend {
             }
             #[cfg(feature = "postgres")]
             Self::Postgres(url) => {
-                let mut options = auth_postgres::PostgresOptions::new();
+                let mut options = auth_postgres::PostgresStoreOptions::new();
                 if let Some(max) = max_connections {
                     options = options.with_max_connections(max);
                 }
-                opened(options.connect(&url).await)
+                opened(auth_postgres::PostgresStore::connect_with(&url, options).await)
             }
             #[cfg(feature = "mongodb")]
             Self::Mongo(url) => {
