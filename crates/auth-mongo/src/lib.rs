@@ -94,7 +94,7 @@
 //! The driver is re-exported as [`mongodb`] (and BSON as [`bson`]) so you can match its
 //! version.
 
-mod document;
+mod codec;
 mod error;
 mod options;
 mod store;

@@ -5,15 +5,16 @@ use std::future::IntoFuture;
 use std::time::Duration;
 
 use auth_core::StoreError;
-use mongodb::bson::{Document, doc};
+use mongodb::bson::Document;
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 
-use crate::document::{TokenDoc, UserDoc, field};
+use crate::codec::{TokenDoc, UserDoc};
 use crate::error::{Error, OperationTimedOut, store_error};
 use crate::options::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_SERVER_SELECTION_TIMEOUT, MongoStoreOptions,
 };
+use crate::{tokens, users};
 
 /// The application name the driver reports to the server (visible in server logs and
 /// `currentOp`) unless the connection string sets `appName`.
@@ -134,36 +135,15 @@ impl MongoStore {
     /// not create indexes, or an index on the same keys exists with other options (for
     /// instance a TTL index where a plain one is asked for).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let users = [index(doc! { field::EMAIL: 1 }, "email_unique", true, None)];
-        let expires_at = if self.ttl_index {
-            index(
-                doc! { field::EXPIRES_AT: 1 },
-                "expires_at_ttl",
-                false,
-                Some(Duration::ZERO),
-            )
-        } else {
-            index(doc! { field::EXPIRES_AT: 1 }, "expires_at", false, None)
-        };
-        let tokens = [
-            index(
-                doc! { field::TOKEN_HASH: 1 },
-                "token_hash_unique",
-                true,
-                None,
-            ),
-            index(doc! { field::USER_ID: 1 }, "user_id", false, None),
-            index(doc! { field::FAMILY_ID: 1 }, "family_id", false, None),
-            expires_at,
-        ];
+        // Each collection's module lists its own indexes, next to the queries that use them.
         self.users
             .0
-            .create_indexes(users)
+            .create_indexes(users::indexes())
             .await
             .map_err(store_error)?;
         self.tokens
             .0
-            .create_indexes(tokens)
+            .create_indexes(tokens::indexes(self.ttl_index))
             .await
             .map_err(store_error)?;
         Ok(())
@@ -186,7 +166,12 @@ impl MongoStore {
 
 /// One ascending index. Names are fixed so that a second `migrate` asks for exactly the same
 /// indexes, which the server then treats as a no-op.
-fn index(keys: Document, name: &str, unique: bool, expire_after: Option<Duration>) -> IndexModel {
+pub(crate) fn index(
+    keys: Document,
+    name: &str,
+    unique: bool,
+    expire_after: Option<Duration>,
+) -> IndexModel {
     let options = IndexOptions::builder()
         .name(name.to_owned())
         .unique(unique.then_some(true))
