@@ -305,7 +305,7 @@ impl Backend {
             Self::Mongo(url) => {
                 let mut options = auth_mongo::MongoStoreOptions::new();
                 if let Some(max) = max_connections {
-                    options = options.with_max_pool_size(max);
+                    options = options.with_max_connections(max);
                 }
                 opened(auth_mongo::MongoStore::connect_with(&url, options).await)
             }
