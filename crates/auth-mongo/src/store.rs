@@ -1,4 +1,5 @@
-//! The store handle: construction, index set-up, and the bound on every operation.
+//! [`MongoStore`]: the handle, how it connects, the index set-up, and the bound on every
+//! operation.
 
 use std::fmt;
 use std::future::IntoFuture;
