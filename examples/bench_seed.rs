@@ -129,8 +129,8 @@ async fn sqlite_bulk_store(url: &str) -> Result<(Arc<dyn AuthStore>, Bulk), Stri
 async fn postgres_bulk_store(url: &str) -> Result<(Arc<dyn AuthStore>, Bulk), String> {
     use std::str::FromStr as _;
 
-    use myauth::auth_postgres::PostgresOptions;
     use myauth::auth_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    use myauth::auth_postgres::{PostgresStore, PostgresStoreOptions};
 
     let options = PgConnectOptions::from_str(url)
         .map_err(|_| "bad PostgreSQL URL".to_owned())?
@@ -139,8 +139,7 @@ async fn postgres_bulk_store(url: &str) -> Result<(Arc<dyn AuthStore>, Bulk), St
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(30))
         .connect_lazy_with(options);
-    let store = PostgresOptions::new()
-        .from_pool(pool.clone())
+    let store = PostgresStore::from_pool(pool.clone(), PostgresStoreOptions::new())
         .await
         .map_err(|e| e.to_string())?;
     Ok((Arc::new(store), Bulk::Postgres(pool)))

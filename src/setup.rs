@@ -295,17 +295,17 @@ impl Backend {
             }
             #[cfg(feature = "postgres")]
             Self::Postgres(url) => {
-                let mut options = auth_postgres::PostgresOptions::new();
+                let mut options = auth_postgres::PostgresStoreOptions::new();
                 if let Some(max) = max_connections {
                     options = options.with_max_connections(max);
                 }
-                opened(options.connect(&url).await)
+                opened(auth_postgres::PostgresStore::connect_with(&url, options).await)
             }
             #[cfg(feature = "mongodb")]
             Self::Mongo(url) => {
                 let mut options = auth_mongo::MongoStoreOptions::new();
                 if let Some(max) = max_connections {
-                    options = options.with_max_pool_size(max);
+                    options = options.with_max_connections(max);
                 }
                 opened(auth_mongo::MongoStore::connect_with(&url, options).await)
             }

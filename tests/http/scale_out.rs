@@ -16,10 +16,10 @@ async fn two_instances() -> (TestServer, TestServer) {
     let schema = fresh_name();
     let mut servers = Vec::new();
     for _ in 0..2 {
-        let store = auth_postgres::PostgresOptions::new()
+        let options = auth_postgres::PostgresStoreOptions::new()
             .with_schema(schema.clone())
-            .with_max_connections(8)
-            .connect(&url)
+            .with_max_connections(8);
+        let store = auth_postgres::PostgresStore::connect_with(&url, options)
             .await
             .expect("postgres store");
         servers.push(TestServer::serve(Adapter::Axum, Arc::new(store), config()).await);

@@ -97,12 +97,15 @@ pub(crate) async fn open_store(
         }
         #[cfg(feature = "postgres")]
         Backend::Postgres => {
-            let store = auth_postgres::PostgresOptions::new()
+            let options = auth_postgres::PostgresStoreOptions::new()
                 .with_schema(fresh_name())
-                .with_max_connections(4)
-                .connect(&server_url("MYAUTH_TEST_POSTGRES_URL"))
-                .await
-                .expect("postgres store");
+                .with_max_connections(4);
+            let store = auth_postgres::PostgresStore::connect_with(
+                &server_url("MYAUTH_TEST_POSTGRES_URL"),
+                options,
+            )
+            .await
+            .expect("postgres store");
             (Arc::new(store), None)
         }
         #[cfg(feature = "mongodb")]

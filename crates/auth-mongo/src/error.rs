@@ -5,8 +5,9 @@ use std::time::Duration;
 use auth_core::StoreError;
 use mongodb::error::{ErrorKind, WriteFailure};
 
-/// What [`MongoStore::connect`](crate::MongoStore::connect) and
-/// [`connect_with`](crate::MongoStore::connect_with) can fail with.
+/// What [`MongoStore::connect`](crate::MongoStore::connect),
+/// [`connect_with`](crate::MongoStore::connect_with) and
+/// [`migrate`](crate::MongoStore::migrate) can fail with.
 ///
 /// Neither the `Display` text nor the sources repeat the password of the connection string:
 /// the driver redacts credentials, and this crate never formats the URL into a message.

@@ -94,7 +94,7 @@
 //! The driver is re-exported as [`mongodb`] (and BSON as [`bson`]) so you can match its
 //! version.
 
-mod document;
+mod codec;
 mod error;
 mod options;
 mod store;
@@ -105,9 +105,13 @@ pub use mongodb;
 pub use mongodb::bson;
 
 pub use crate::error::Error;
+pub use crate::options::MongoStoreOptions;
+#[expect(
+    deprecated,
+    reason = "the old paths of the defaults stay importable until the next breaking release"
+)]
 pub use crate::options::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_OPERATION_TIMEOUT,
     DEFAULT_SERVER_SELECTION_TIMEOUT, DEFAULT_TOKENS_COLLECTION, DEFAULT_USERS_COLLECTION,
-    MongoStoreOptions,
 };
 pub use crate::store::MongoStore;

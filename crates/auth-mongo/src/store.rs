@@ -1,19 +1,19 @@
-//! The store handle: construction, index set-up, and the bound on every operation.
+//! [`MongoStore`]: the handle, how it connects, the index set-up, and the bound on every
+//! operation.
 
 use std::fmt;
 use std::future::IntoFuture;
 use std::time::Duration;
 
 use auth_core::StoreError;
-use mongodb::bson::{Document, doc};
+use mongodb::bson::Document;
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 
-use crate::document::{TokenDoc, UserDoc, field};
+use crate::codec::{TokenDoc, UserDoc};
 use crate::error::{Error, OperationTimedOut, store_error};
-use crate::options::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DATABASE, DEFAULT_SERVER_SELECTION_TIMEOUT, MongoStoreOptions,
-};
+use crate::options::MongoStoreOptions;
+use crate::{tokens, users};
 
 /// The application name the driver reports to the server (visible in server logs and
 /// `currentOp`) unless the connection string sets `appName`.
@@ -59,36 +59,37 @@ impl MongoStore {
     ///
     /// # Errors
     ///
-    /// As [`connect`](Self::connect); with [`with_migrate(false)`](MongoStoreOptions::with_migrate)
-    /// nothing is sent to the server yet, so only [`Error::InvalidUrl`] is possible.
+    /// As [`connect`](Self::connect); with
+    /// [`with_migrations(false)`](MongoStoreOptions::with_migrations) nothing is sent to the
+    /// server yet, so only [`Error::InvalidUrl`] is possible.
     pub async fn connect_with(url: &str, options: MongoStoreOptions) -> Result<Self, Error> {
         let mut client_options = ClientOptions::parse(url).await.map_err(Error::InvalidUrl)?;
-        if let Some(timeout) = options.server_selection_timeout {
+        if let Some(timeout) = options.server_selection_timeout() {
             client_options.server_selection_timeout = Some(timeout);
         }
         client_options
             .server_selection_timeout
-            .get_or_insert(DEFAULT_SERVER_SELECTION_TIMEOUT);
-        if let Some(timeout) = options.connect_timeout {
+            .get_or_insert(MongoStoreOptions::DEFAULT_SERVER_SELECTION_TIMEOUT);
+        if let Some(timeout) = options.connect_timeout() {
             client_options.connect_timeout = Some(timeout);
         }
         client_options
             .connect_timeout
-            .get_or_insert(DEFAULT_CONNECT_TIMEOUT);
+            .get_or_insert(MongoStoreOptions::DEFAULT_CONNECT_TIMEOUT);
         client_options
             .app_name
             .get_or_insert_with(|| APP_NAME.to_owned());
-        if let Some(max) = options.max_pool_size {
+        if let Some(max) = options.max_connections() {
             client_options.max_pool_size = Some(max);
         }
         let name = options
-            .database
-            .clone()
+            .database()
+            .map(str::to_owned)
             .or_else(|| client_options.default_database.clone())
-            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+            .unwrap_or_else(|| MongoStoreOptions::DEFAULT_DATABASE.to_owned());
         let client = Client::with_options(client_options).map_err(Error::InvalidUrl)?;
         let store = Self::with_options(client.database(&name), &options);
-        if options.migrate {
+        if options.migrations() {
             store.migrate().await?;
         }
         Ok(store)
@@ -106,11 +107,11 @@ impl MongoStore {
     /// database name and connection settings of `options` do not apply here.
     pub fn with_options(database: Database, options: &MongoStoreOptions) -> Self {
         Self {
-            users: Named(database.collection(&options.users_collection)),
-            tokens: Named(database.collection(&options.tokens_collection)),
+            users: Named(database.collection(options.users_collection())),
+            tokens: Named(database.collection(options.tokens_collection())),
             database: Named(database),
-            ttl_index: options.ttl_index,
-            operation_timeout: options.operation_timeout,
+            ttl_index: options.ttl_index(),
+            operation_timeout: options.operation_timeout(),
         }
     }
 
@@ -130,40 +131,19 @@ impl MongoStore {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Unavailable`] when the server cannot be reached, the database user may
-    /// not create indexes, or an index on the same keys exists with other options (for
-    /// instance a TTL index where a plain one is asked for).
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        let users = [index(doc! { field::EMAIL: 1 }, "email_unique", true, None)];
-        let expires_at = if self.ttl_index {
-            index(
-                doc! { field::EXPIRES_AT: 1 },
-                "expires_at_ttl",
-                false,
-                Some(Duration::ZERO),
-            )
-        } else {
-            index(doc! { field::EXPIRES_AT: 1 }, "expires_at", false, None)
-        };
-        let tokens = [
-            index(
-                doc! { field::TOKEN_HASH: 1 },
-                "token_hash_unique",
-                true,
-                None,
-            ),
-            index(doc! { field::USER_ID: 1 }, "user_id", false, None),
-            index(doc! { field::FAMILY_ID: 1 }, "family_id", false, None),
-            expires_at,
-        ];
+    /// [`Error::Store`] with [`StoreError::Unavailable`] when the server cannot be reached,
+    /// the database user may not create indexes, or an index on the same keys exists with
+    /// other options (for instance a TTL index where a plain one is asked for).
+    pub async fn migrate(&self) -> Result<(), Error> {
+        // Each collection's module lists its own indexes, next to the queries that use them.
         self.users
             .0
-            .create_indexes(users)
+            .create_indexes(users::indexes())
             .await
             .map_err(store_error)?;
         self.tokens
             .0
-            .create_indexes(tokens)
+            .create_indexes(tokens::indexes(self.ttl_index))
             .await
             .map_err(store_error)?;
         Ok(())
@@ -186,7 +166,12 @@ impl MongoStore {
 
 /// One ascending index. Names are fixed so that a second `migrate` asks for exactly the same
 /// indexes, which the server then treats as a no-op.
-fn index(keys: Document, name: &str, unique: bool, expire_after: Option<Duration>) -> IndexModel {
+pub(crate) fn index(
+    keys: Document,
+    name: &str,
+    unique: bool,
+    expire_after: Option<Duration>,
+) -> IndexModel {
     let options = IndexOptions::builder()
         .name(name.to_owned())
         .unique(unique.then_some(true))

@@ -1,16 +1,47 @@
 //! [`TokenStore`] for [`MongoStore`].
 
+use std::time::Duration;
+
 use auth_core::async_trait;
 use auth_core::{
     ConsumeOutcome, StoreError, TokenHash, TokenKind, TokenRecord, TokenStore, UserId,
 };
+use mongodb::IndexModel;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::document::{TokenDoc, date_to_bson, field, hash_to_binary, id_to_bson};
-use crate::store::MongoStore;
+use crate::codec::{TokenDoc, date_to_bson, field, hash_to_binary, id_to_bson};
+use crate::store::{MongoStore, index};
+
+/// The indexes of the tokens collection, created by [`MongoStore::migrate`]: unique on
+/// `token_hash`, on `user_id` and `family_id` for the revocations, and on `expires_at` for
+/// the purge — a TTL index (`expireAfterSeconds: 0`) when `ttl_index` is set, so the server
+/// also deletes expired tokens on its own.
+pub(crate) fn indexes(ttl_index: bool) -> [IndexModel; 4] {
+    let expires_at = if ttl_index {
+        index(
+            doc! { field::EXPIRES_AT: 1 },
+            "expires_at_ttl",
+            false,
+            Some(Duration::ZERO),
+        )
+    } else {
+        index(doc! { field::EXPIRES_AT: 1 }, "expires_at", false, None)
+    };
+    [
+        index(
+            doc! { field::TOKEN_HASH: 1 },
+            "token_hash_unique",
+            true,
+            None,
+        ),
+        index(doc! { field::USER_ID: 1 }, "user_id", false, None),
+        index(doc! { field::FAMILY_ID: 1 }, "family_id", false, None),
+        expires_at,
+    ]
+}
 
 /// The filter selecting one token by hash and kind.
 fn by_hash(hash: &TokenHash, kind: TokenKind) -> Document {

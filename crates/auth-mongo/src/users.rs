@@ -2,11 +2,19 @@
 
 use auth_core::async_trait;
 use auth_core::{StoreError, User, UserId, UserPage, UserPatch, UserStore};
+use mongodb::IndexModel;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
 
-use crate::document::{UserDoc, date_to_bson, field, id_to_bson, settings_to_document};
-use crate::store::MongoStore;
+use crate::codec::{UserDoc, date_to_bson, field, id_to_bson, settings_to_document};
+use crate::store::{MongoStore, index};
+
+/// The indexes of the users collection, created by [`MongoStore::migrate`]: unique on the
+/// normalised email, so that of concurrent registrations of one address exactly one
+/// succeeds.
+pub(crate) fn indexes() -> [IndexModel; 1] {
+    [index(doc! { field::EMAIL: 1 }, "email_unique", true, None)]
+}
 
 #[async_trait]
 impl UserStore for MongoStore {

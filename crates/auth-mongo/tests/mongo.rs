@@ -73,10 +73,10 @@ async fn connect_creates_every_index_and_migrate_is_idempotent_across_stores() {
     );
 
     // Two more processes start at once on the same database, then one restarts.
-    let second = MongoStore::connect_with(&test_url(), options.clone().with_migrate(false))
+    let second = MongoStore::connect_with(&test_url(), options.clone().with_migrations(false))
         .await
         .expect("second store");
-    let third = MongoStore::connect_with(&test_url(), options.with_migrate(false))
+    let third = MongoStore::connect_with(&test_url(), options.with_migrations(false))
         .await
         .expect("third store");
     let (a, b) = tokio::join!(second.migrate(), third.migrate());

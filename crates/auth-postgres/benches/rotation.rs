@@ -24,8 +24,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use auth_core::secrecy::SecretString;
 use auth_core::{AuthConfig, AuthService, HashingConfig, NewUser};
-use auth_postgres::PostgresOptions;
 use auth_postgres::sqlx::{self, Connection, PgConnection};
+use auth_postgres::{PostgresStore, PostgresStoreOptions};
 use uuid::Uuid;
 
 const URL_VAR: &str = "MYAUTH_TEST_POSTGRES_URL";
@@ -67,10 +67,10 @@ async fn run(url: &str, duration: Duration, pool: u32) {
         .map_or(0, |d| d.as_secs());
     // Named like the tests' schemas, so that their clean-up drops it later.
     let schema = format!("myauth_test_{secs}_{}", Uuid::now_v7().simple());
-    let store = PostgresOptions::new()
+    let options = PostgresStoreOptions::new()
         .with_max_connections(pool)
-        .with_schema(&schema)
-        .connect(url)
+        .with_schema(&schema);
+    let store = PostgresStore::connect_with(url, options)
         .await
         .unwrap_or_else(|e| panic!("connecting to {URL_VAR} failed: {e} ({e:?})"));
     let config = AuthConfig::new("bench secret of at least thirty-two bytes!")

@@ -54,7 +54,7 @@ pub enum Error {
     #[error(
         "connections do not use schema {schema:?} (current_schema() is {actual:?}): the role \
          needs USAGE and CREATE on it, and a pool of your own needs its search_path \
-         (PostgresOptions::apply_to)"
+         (PostgresStoreOptions::apply_to)"
     )]
     SearchPath {
         /// The schema asked for.

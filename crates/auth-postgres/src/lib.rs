@@ -12,12 +12,13 @@
 //! one token exactly one succeeds, whichever process they reach. For a single process,
 //! `auth-sqlite` needs no server.
 //!
-//! - Connect with [`PostgresStore::connect`] or tune pool size, timeouts, migrations and
-//!   schema with [`PostgresOptions`]; or wrap your own [`PgPool`](sqlx::PgPool) with
-//!   [`PostgresStore::new`] / [`PostgresOptions::from_pool`].
+//! - Connect with [`PostgresStore::connect`], or tune pool size, timeouts, migrations and
+//!   schema with [`PostgresStoreOptions`] and [`PostgresStore::connect_with`]; or wrap your
+//!   own [`PgPool`](sqlx::PgPool) with [`PostgresStore::new`] (as it is) or
+//!   [`PostgresStore::from_pool`] (schema prepared, migrations run).
 //! - Migrations (tables `users` and `tokens`) run on connect unless turned off; concurrent
-//!   starts are serialised by an advisory lock. [`PostgresOptions::with_schema`] keeps the
-//!   tables in their own schema.
+//!   starts are serialised by an advisory lock. [`PostgresStoreOptions::with_schema`] keeps
+//!   the tables in their own schema.
 //! - TLS (feature `rustls`, on by default) is used when the URL asks for it:
 //!   `?sslmode=require`, `verify-ca` or `verify-full`.
 //! - Every bound is finite by default (5 s to connect or get a connection, 10 s per
@@ -31,15 +32,18 @@
 //! ```no_run
 //! use auth_core::secrecy::SecretString;
 //! use auth_core::{AuthConfig, AuthService, NewUser};
-//! use auth_postgres::PostgresOptions;
+//! use auth_postgres::{PostgresStore, PostgresStoreOptions};
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let store = PostgresOptions::new()
+//!     let options = PostgresStoreOptions::new()
 //!         .with_max_connections(20)
-//!         .with_schema("myauth")
-//!         .connect("postgres://myauth:secret@db.internal:5432/app?sslmode=require")
-//!         .await?;
+//!         .with_schema("myauth");
+//!     let store = PostgresStore::connect_with(
+//!         "postgres://myauth:secret@db.internal:5432/app?sslmode=require",
+//!         options,
+//!     )
+//!     .await?;
 //!
 //!     let service = AuthService::builder()
 //!         .config(
@@ -64,13 +68,20 @@
 //! }
 //! ```
 
+mod codec;
 mod error;
 mod options;
-mod rows;
 mod store;
+mod tokens;
+mod users;
 
 pub use sqlx;
 
 pub use crate::error::Error;
-pub use crate::options::{PostgresOptions, migrator};
-pub use crate::store::PostgresStore;
+#[expect(
+    deprecated,
+    reason = "the old name stays importable from the crate root until the next breaking release"
+)]
+pub use crate::options::PostgresOptions;
+pub use crate::options::PostgresStoreOptions;
+pub use crate::store::{PostgresStore, migrator};

@@ -1,23 +1,16 @@
-//! [`PostgresStore`] and its implementation of the store traits.
+//! [`PostgresStore`]: the handle, how it connects (schema included), its operation timeout,
+//! and the migrations.
 
 use std::future::Future;
-use std::sync::LazyLock;
 use std::time::Duration;
 
-use auth_core::async_trait;
-use auth_core::store::{TokenStore, UserStore};
-use auth_core::{
-    ConsumeOutcome, StoreError, TokenHash, TokenKind, TokenRecord, User, UserId, UserPage,
-    UserPatch,
-};
-use sqlx::PgPool;
-use sqlx::types::Json;
-use time::OffsetDateTime;
-use uuid::Uuid;
+use auth_core::StoreError;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
 
-use crate::error::{Error, OperationTimedOut, store_error};
-use crate::options::{PostgresOptions, migrator};
-use crate::rows::{TOKEN_COLUMNS, TokenRow, USER_COLUMNS, UserPageRow, UserRow};
+use crate::error::{Error, OperationTimedOut};
+use crate::options::PostgresStoreOptions;
 
 /// An [`AuthStore`](auth_core::AuthStore) on PostgreSQL: a cheap-to-clone handle around a
 /// [`PgPool`]. Clones share the pool.
@@ -28,27 +21,124 @@ use crate::rows::{TOKEN_COLUMNS, TokenRow, USER_COLUMNS, UserPageRow, UserRow};
 /// statistics, never connection credentials.
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
     operation_timeout: Duration,
 }
 
+/// The embedded migrations (this crate's `migrations/` directory).
+///
+/// Versions are timestamps, and migrations applied by something else in the same schema are
+/// tolerated, so sharing `_sqlx_migrations` with an application's own history does not
+/// break either; a dedicated schema is still the tidier choice.
+pub fn migrator() -> Migrator {
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.set_ignore_missing(true);
+    migrator
+}
+
 impl PostgresStore {
-    /// Connects with the default [`PostgresOptions`] (4 connections per core, 5 s timeouts,
-    /// migrations run, default schema).
+    /// Connects with the default [`PostgresStoreOptions`] (4 connections per core, 5 s
+    /// timeouts, migrations run, default schema).
     ///
     /// # Errors
     ///
-    /// As [`PostgresOptions::connect`].
+    /// As [`connect_with`](Self::connect_with).
     pub async fn connect(url: &str) -> Result<Self, Error> {
-        PostgresOptions::new().connect(url).await
+        Self::connect_with(url, PostgresStoreOptions::new()).await
+    }
+
+    /// Connects to the server at `url` (`postgres://user:password@host:5432/database`,
+    /// with `?sslmode=require` or `verify-full` for TLS), prepares the schema, runs the
+    /// migrations unless turned off, and returns the store.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`], [`Error::InvalidSchema`], [`Error::Connect`] (refused,
+    /// authentication failed, TLS failed…), [`Error::ConnectTimeout`], [`Error::Schema`],
+    /// [`Error::Migrate`]. None of them contains the password.
+    pub async fn connect_with(url: &str, options: PostgresStoreOptions) -> Result<Self, Error> {
+        let connect = url.parse::<PgConnectOptions>().map_err(Error::InvalidUrl)?;
+        Self::connect_to(connect, options).await
+    }
+
+    /// As [`connect_with`](Self::connect_with), from connect options built in code instead
+    /// of a URL.
+    ///
+    /// The first connection is made directly, not through the pool, so that a server that
+    /// is down or refuses us fails here at once with its own reason (the pool would retry
+    /// until its timeout and report only that).
+    ///
+    /// # Errors
+    ///
+    /// As [`connect_with`](Self::connect_with), except [`Error::InvalidUrl`].
+    pub async fn connect_to(
+        connect: PgConnectOptions,
+        options: PostgresStoreOptions,
+    ) -> Result<Self, Error> {
+        let connect = options.apply_to(connect)?;
+        let target = describe(&connect);
+        let connect_timeout = options.connect_timeout();
+        let mut conn =
+            match tokio::time::timeout(connect_timeout, PgConnection::connect_with(&connect)).await
+            {
+                Ok(Ok(conn)) => conn,
+                Ok(Err(source)) => return Err(Error::Connect { target, source }),
+                Err(_) => {
+                    return Err(Error::ConnectTimeout {
+                        target,
+                        timeout: connect_timeout,
+                    });
+                }
+            };
+        prepare_schema(&options, &mut conn).await?;
+        if let Err(error) = conn.close().await {
+            tracing::debug!(
+                error = &error as &dyn std::error::Error,
+                "closing the set-up connection failed"
+            );
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections())
+            .min_connections(options.min_connections())
+            .acquire_timeout(options.acquire_timeout())
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PostgresStoreOptions::VALIDATE_AFTER_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
+            .connect_lazy_with(connect);
+        Self::finish(pool, &options).await
+    }
+
+    /// Wraps a pool you built yourself: prepares the schema and runs the migrations as
+    /// `options` say. Pool size and timeouts are the pool's own; the operation timeout of
+    /// `options` applies. With a schema, the pool's connect options must carry its
+    /// `search_path` (build them with [`PostgresStoreOptions::apply_to`]); this is checked.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidSchema`], [`Error::Connect`] when no connection can be had,
+    /// [`Error::Schema`], [`Error::SearchPath`], [`Error::Migrate`].
+    pub async fn from_pool(pool: PgPool, options: PostgresStoreOptions) -> Result<Self, Error> {
+        let mut conn = pool.acquire().await.map_err(|source| Error::Connect {
+            target: describe(&pool.connect_options()),
+            source,
+        })?;
+        prepare_schema(&options, &mut conn).await?;
+        drop(conn);
+        Self::finish(pool, &options).await
     }
 
     /// Wraps a pool as it is: no I/O, no migrations (call [`migrate`](Self::migrate), or
-    /// use [`PostgresOptions::from_pool`] to prepare a schema too).
+    /// use [`from_pool`](Self::from_pool) to prepare a schema too).
     pub fn new(pool: PgPool) -> Self {
         Self {
             pool,
-            operation_timeout: PostgresOptions::DEFAULT_OPERATION_TIMEOUT,
+            operation_timeout: PostgresStoreOptions::DEFAULT_OPERATION_TIMEOUT,
         }
     }
 
@@ -80,8 +170,23 @@ impl PostgresStore {
         self.pool.close().await;
     }
 
+    /// Migrates, as configured, and wraps the pool. Migrations run through the pool: sqlx's
+    /// `Acquire` for `&mut PgConnection` would make this future unusable with
+    /// `tokio::spawn`.
+    async fn finish(pool: PgPool, options: &PostgresStoreOptions) -> Result<Self, Error> {
+        let store = Self::new(pool).with_operation_timeout(options.operation_timeout());
+        if options.migrations() {
+            store.migrate().await?;
+            tracing::debug!(
+                schema = options.schema(),
+                "auth-postgres migrations are up to date"
+            );
+        }
+        Ok(store)
+    }
+
     /// Runs one store operation within the operation timeout.
-    async fn timed<T>(
+    pub(crate) async fn timed<T>(
         &self,
         operation: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
@@ -93,300 +198,141 @@ impl PostgresStore {
                 )))
             })
     }
+}
 
-    async fn fetch_token(
-        &self,
-        hash: &TokenHash,
-        kind: TokenKind,
-    ) -> Result<Option<TokenRecord>, StoreError> {
-        sqlx::query_as::<_, TokenRow>(&SELECT_TOKEN)
-            .bind(&hash.as_bytes()[..])
-            .bind(kind.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?
-            .map(TokenRecord::try_from)
-            .transpose()
+/// The connecting methods of the options, from before connecting moved to
+/// [`PostgresStore`]. They only forward, so that code written against them keeps building.
+impl PostgresStoreOptions {
+    /// Connects to the server at `url` with these options.
+    ///
+    /// # Errors
+    ///
+    /// As [`PostgresStore::connect_with`].
+    #[deprecated(note = "use `PostgresStore::connect_with(url, options)`")]
+    pub async fn connect(self, url: &str) -> Result<PostgresStore, Error> {
+        PostgresStore::connect_with(url, self).await
+    }
+
+    /// Connects with connect options built in code.
+    ///
+    /// # Errors
+    ///
+    /// As [`PostgresStore::connect_to`].
+    #[deprecated(note = "use `PostgresStore::connect_to(connect_options, options)`")]
+    pub async fn connect_with(self, options: PgConnectOptions) -> Result<PostgresStore, Error> {
+        PostgresStore::connect_to(options, self).await
+    }
+
+    /// Wraps a pool you built yourself, preparing the schema and migrating as configured.
+    ///
+    /// # Errors
+    ///
+    /// As [`PostgresStore::from_pool`].
+    #[deprecated(note = "use `PostgresStore::from_pool(pool, options)`")]
+    pub async fn from_pool(self, pool: PgPool) -> Result<PostgresStore, Error> {
+        PostgresStore::from_pool(pool, self).await
     }
 }
 
-static SELECT_USER_BY_ID: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"));
-
-static SELECT_USER_BY_EMAIL: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"));
-
-static INSERT_USER: LazyLock<String> = LazyLock::new(|| {
-    format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-});
-
-/// One statement: the patch is applied and the result read back in the same write.
-static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "UPDATE users SET
-            username = COALESCE($2, username),
-            password_hash = COALESCE($3, password_hash),
-            roles = COALESCE($4, roles),
-            user_settings = COALESCE($5, user_settings),
-            is_verified = COALESCE($6, is_verified),
-            is_active = COALESCE($7, is_active),
-            updated_at = COALESCE($8, updated_at)
-         WHERE id = $1
-         RETURNING {USER_COLUMNS}"
-    )
-});
-
-/// A page and the total in one statement (one snapshot); an empty page has no row to carry
-/// the total, and then a second query counts.
-static LIST_USERS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "WITH page AS (
-            SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2
-         )
-         SELECT (SELECT count(*) FROM users) AS total, page.* FROM page
-         ORDER BY created_at, id"
-    )
-});
-
-static INSERT_TOKEN: LazyLock<String> = LazyLock::new(|| {
-    format!("INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-});
-
-static SELECT_TOKEN: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE token_hash = $1 AND kind = $2")
-});
-
-/// The single-use rule as one atomic statement. Under concurrent calls PostgreSQL makes the
-/// others wait for the row lock and re-check the `WHERE` on the updated row, so exactly one
-/// sees `used_at IS NULL`.
-static CONSUME_TOKEN: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "UPDATE tokens SET used_at = $3
-         WHERE token_hash = $1 AND kind = $2
-           AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3
-         RETURNING {TOKEN_COLUMNS}"
-    )
-});
-
-#[async_trait]
-impl UserStore for PostgresStore {
-    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        self.timed(async {
-            sqlx::query(&INSERT_USER)
-                .bind(user.id.as_uuid())
-                .bind(&user.email)
-                .bind(&user.username)
-                .bind(user.password_hash.as_str())
-                .bind(&user.roles)
-                .bind(Json(&user.user_settings))
-                .bind(user.is_verified)
-                .bind(user.is_active)
-                .bind(user.created_at)
-                .bind(user.updated_at)
-                .execute(&self.pool)
-                .await
-                .map_err(store_error)?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn find_user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        self.timed(async {
-            let row = sqlx::query_as::<_, UserRow>(&SELECT_USER_BY_ID)
-                .bind(id.as_uuid())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(store_error)?;
-            Ok(row.map(User::from))
-        })
-        .await
-    }
-
-    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        self.timed(async {
-            let row = sqlx::query_as::<_, UserRow>(&SELECT_USER_BY_EMAIL)
-                .bind(email)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(store_error)?;
-            Ok(row.map(User::from))
-        })
-        .await
-    }
-
-    async fn update_user(&self, id: UserId, patch: &UserPatch) -> Result<Option<User>, StoreError> {
-        self.timed(async {
-            let row = sqlx::query_as::<_, UserRow>(&UPDATE_USER)
-                .bind(id.as_uuid())
-                .bind(patch.username.as_deref())
-                .bind(patch.password_hash.as_ref().map(|h| h.as_str()))
-                .bind(patch.roles.as_deref())
-                .bind(patch.user_settings.as_ref().map(Json))
-                .bind(patch.is_verified)
-                .bind(patch.is_active)
-                .bind(patch.updated_at)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(store_error)?;
-            Ok(row.map(User::from))
-        })
-        .await
-    }
-
-    async fn list_users(&self, limit: u32, offset: u64) -> Result<UserPage, StoreError> {
-        self.timed(async {
-            let rows = sqlx::query_as::<_, UserPageRow>(&LIST_USERS)
-                .bind(i64::from(limit))
-                .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(store_error)?;
-            let total = match rows.first() {
-                Some(row) => row.total,
-                None => sqlx::query_scalar::<_, i64>("SELECT count(*) FROM users")
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(store_error)?,
-            };
-            Ok(UserPage {
-                items: rows.into_iter().map(|row| User::from(row.user)).collect(),
-                total: u64::try_from(total).map_err(StoreError::corrupt)?,
-            })
-        })
-        .await
+/// Creates the schema, if one is configured, and checks that the connection uses it.
+async fn prepare_schema(
+    options: &PostgresStoreOptions,
+    conn: &mut PgConnection,
+) -> Result<(), Error> {
+    match options.valid_schema()? {
+        Some(schema) => create_schema(conn, schema).await,
+        None => Ok(()),
     }
 }
 
-#[async_trait]
-impl TokenStore for PostgresStore {
-    async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
-        self.timed(async {
-            sqlx::query(&INSERT_TOKEN)
-                .bind(token.id)
-                .bind(token.user_id.as_uuid())
-                .bind(token.kind.as_str())
-                .bind(&token.token_hash.as_bytes()[..])
-                .bind(token.family_id)
-                .bind(token.family_expires_at)
-                .bind(token.expires_at)
-                .bind(token.created_at)
-                .bind(token.used_at)
-                .bind(token.revoked_at)
-                .execute(&self.pool)
-                .await
-                .map_err(store_error)?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn find_token(
-        &self,
-        hash: &TokenHash,
-        kind: TokenKind,
-    ) -> Result<Option<TokenRecord>, StoreError> {
-        self.timed(self.fetch_token(hash, kind)).await
-    }
-
-    async fn consume_token(
-        &self,
-        hash: &TokenHash,
-        kind: TokenKind,
-        now: OffsetDateTime,
-    ) -> Result<ConsumeOutcome, StoreError> {
-        self.timed(async {
-            let consumed = sqlx::query_as::<_, TokenRow>(&CONSUME_TOKEN)
-                .bind(&hash.as_bytes()[..])
-                .bind(kind.as_str())
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(store_error)?;
-            match consumed {
-                Some(row) => Ok(ConsumeOutcome::Consumed(row.try_into()?)),
-                // Not consumed: read it only to say why. The decision was the UPDATE's.
-                None => Ok(ConsumeOutcome::classify(
-                    self.fetch_token(hash, kind).await?,
-                    now,
-                )),
-            }
-        })
-        .await
-    }
-
-    async fn revoke_token(
-        &self,
-        hash: &TokenHash,
-        kind: TokenKind,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        self.timed(async {
-            let done = sqlx::query(
-                "UPDATE tokens SET revoked_at = $3
-                 WHERE token_hash = $1 AND kind = $2 AND revoked_at IS NULL",
-            )
-            .bind(&hash.as_bytes()[..])
-            .bind(kind.as_str())
-            .bind(now)
-            .execute(&self.pool)
+async fn create_schema(conn: &mut PgConnection, schema: &str) -> Result<(), Error> {
+    let schema_error = |source| Error::Schema {
+        schema: schema.to_owned(),
+        source,
+    };
+    // Look first: PostgreSQL checks the CREATE privilege on the database before `IF NOT
+    // EXISTS`, and an application role often lacks it while an administrator has made the
+    // schema for it.
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+            .bind(schema)
+            .fetch_one(&mut *conn)
             .await
-            .map_err(store_error)?;
-            Ok(done.rows_affected() > 0)
-        })
+            .map_err(schema_error)?;
+    if !exists {
+        // The name is a validated plain identifier, so quoting it is enough.
+        let created = sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+            .execute(&mut *conn)
+            .await;
+        match created {
+            Ok(_) => {}
+            // Two processes creating the schema at the same moment: `IF NOT EXISTS` does
+            // not cover that race, and the loser gets a unique violation on pg_namespace
+            // (or duplicate_schema). The schema exists either way.
+            Err(sqlx::Error::Database(db))
+                if db.is_unique_violation() || db.code().as_deref() == Some("42P06") => {}
+            Err(source) => return Err(schema_error(source)),
+        }
+    }
+    let current: Option<String> = sqlx::query_scalar("SELECT current_schema()::text")
+        .fetch_one(&mut *conn)
         .await
+        .map_err(schema_error)?;
+    if current.as_deref() == Some(schema) {
+        Ok(())
+    } else {
+        Err(Error::SearchPath {
+            schema: schema.to_owned(),
+            actual: current,
+        })
+    }
+}
+
+/// `host:port/database` (or `socket/database`): enough to tell which server failed, and
+/// never the user's password.
+fn describe(options: &PgConnectOptions) -> String {
+    let database = options
+        .get_database()
+        .unwrap_or_else(|| options.get_username());
+    match options.get_socket() {
+        Some(socket) => format!("{}/{database}", socket.display()),
+        None => format!("{}:{}/{database}", options.get_host(), options.get_port()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_never_show_the_password() {
+        let options: PgConnectOptions = "postgres://alice:hunter2@db.example.com:6543/app"
+            .parse()
+            .unwrap();
+        let target = describe(&options);
+        assert_eq!(target, "db.example.com:6543/app");
     }
 
-    async fn revoke_token_family(
-        &self,
-        family_id: Uuid,
-        now: OffsetDateTime,
-    ) -> Result<u64, StoreError> {
-        self.timed(async {
-            let done = sqlx::query(
-                "UPDATE tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
-            )
-            .bind(family_id)
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(store_error)?;
-            Ok(done.rows_affected())
-        })
-        .await
+    #[test]
+    fn embedded_migrations_are_found() {
+        assert!(migrator().iter().count() >= 1);
     }
 
-    async fn revoke_user_tokens(
-        &self,
-        user_id: UserId,
-        kind: Option<TokenKind>,
-        now: OffsetDateTime,
-    ) -> Result<u64, StoreError> {
-        self.timed(async {
-            let done = sqlx::query(
-                "UPDATE tokens SET revoked_at = $3
-                 WHERE user_id = $1 AND ($2::text IS NULL OR kind = $2) AND revoked_at IS NULL",
-            )
-            .bind(user_id.as_uuid())
-            .bind(kind.map(|k| k.as_str()))
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(store_error)?;
-            Ok(done.rows_affected())
-        })
-        .await
-    }
-
-    async fn purge_expired_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        self.timed(async {
-            let done = sqlx::query("DELETE FROM tokens WHERE expires_at <= $1")
-                .bind(now)
-                .execute(&self.pool)
-                .await
-                .map_err(store_error)?;
-            Ok(done.rows_affected())
-        })
-        .await
+    #[tokio::test]
+    #[expect(
+        deprecated,
+        reason = "checks the forwarding kept for code using the old names"
+    )]
+    async fn the_connecting_methods_of_the_old_options_forward_to_the_store() {
+        let old: crate::options::PostgresOptions = PostgresStoreOptions::new();
+        assert!(matches!(
+            old.connect("postgres://host:notaport/db").await,
+            Err(Error::InvalidUrl(_))
+        ));
+        let refused = PostgresStoreOptions::new()
+            .with_schema("Bad Name")
+            .connect_with(PgConnectOptions::new_without_pgpass())
+            .await;
+        assert!(matches!(refused, Err(Error::InvalidSchema(_))));
     }
 }

@@ -19,7 +19,7 @@ use auth_core::store::{TokenStore, UserStore};
 use auth_core::testing::{sample_token, sample_user};
 use auth_core::{AuthError, NewUser, StoreError, TokenKind, UserId, UserPatch};
 use auth_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use auth_postgres::{Error, PostgresOptions, PostgresStore};
+use auth_postgres::{Error, PostgresStore, PostgresStoreOptions};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -202,9 +202,10 @@ async fn connecting_to_a_server_that_never_answers_times_out() {
     let result = within(
         Duration::from_secs(10),
         "connect",
-        PostgresOptions::new()
-            .with_connect_timeout(Duration::from_millis(300))
-            .connect(&url),
+        PostgresStore::connect_with(
+            &url,
+            PostgresStoreOptions::new().with_connect_timeout(Duration::from_millis(300)),
+        ),
     )
     .await;
     let elapsed = started.elapsed();
@@ -413,8 +414,7 @@ async fn connections_the_server_dropped_are_replaced_once_idle_without_a_failed_
         .expect("url")
         .application_name(&application);
     let connect = common::options(&schema).apply_to(connect).expect("schema");
-    let store = common::options(&schema)
-        .connect_with(connect)
+    let store = PostgresStore::connect_to(connect, common::options(&schema))
         .await
         .expect("connect");
     let user = sample_user("idle@example.com");
@@ -431,7 +431,8 @@ async fn connections_the_server_dropped_are_replaced_once_idle_without_a_failed_
 
     terminate_pool_connections(&store).await;
     // Idle past the validation window: the pool pings, sees them gone and reconnects.
-    tokio::time::sleep(PostgresOptions::VALIDATE_AFTER_IDLE + Duration::from_millis(200)).await;
+    tokio::time::sleep(PostgresStoreOptions::VALIDATE_AFTER_IDLE + Duration::from_millis(200))
+        .await;
     for _ in 0..8 {
         let found = within(
             Duration::from_secs(10),

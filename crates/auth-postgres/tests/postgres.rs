@@ -16,7 +16,7 @@ use auth_core::testing::{CONCURRENT_TASKS, sample_token, sample_user};
 use auth_core::{AuthError, ConsumeOutcome, NewUser, StoreError, TokenKind};
 use auth_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use auth_postgres::sqlx::{self, Connection, PgConnection};
-use auth_postgres::{Error, PostgresOptions, PostgresStore};
+use auth_postgres::{Error, PostgresStore, PostgresStoreOptions};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 async fn tables_in(schema: &str) -> Vec<String> {
@@ -60,11 +60,12 @@ async fn tables_are_created_in_the_requested_schema_and_schemas_do_not_share_row
 #[ignore = "needs MYAUTH_TEST_POSTGRES_URL"]
 async fn migrations_can_be_skipped_and_run_later() {
     let schema = common::fresh_schema();
-    let store = common::options(&schema)
-        .with_migrations(false)
-        .connect(&common::url())
-        .await
-        .expect("connect without migrating");
+    let store = PostgresStore::connect_with(
+        &common::url(),
+        common::options(&schema).with_migrations(false),
+    )
+    .await
+    .expect("connect without migrating");
     assert!(
         tables_in(&schema).await.is_empty(),
         "nothing is created when migrations are off"
@@ -95,7 +96,7 @@ async fn processes_starting_at_once_on_a_new_schema_all_succeed() {
     let starts: Vec<_> = (0..8)
         .map(|_| {
             let options = common::options(&schema).with_max_connections(2);
-            tokio::spawn(async move { options.connect(&common::url()).await })
+            tokio::spawn(async move { PostgresStore::connect_with(&common::url(), options).await })
         })
         .collect();
     for start in starts {
@@ -117,16 +118,18 @@ async fn processes_starting_at_once_on_a_new_schema_all_succeed() {
 async fn two_processes_see_each_others_writes_and_one_of_many_consumes_wins() {
     let schema = common::fresh_schema();
     // Two pools on one schema: what two application processes have.
-    let a = common::options(&schema)
-        .with_max_connections(16)
-        .connect(&common::url())
-        .await
-        .expect("process a");
-    let b = common::options(&schema)
-        .with_max_connections(16)
-        .connect(&common::url())
-        .await
-        .expect("process b");
+    let a = PostgresStore::connect_with(
+        &common::url(),
+        common::options(&schema).with_max_connections(16),
+    )
+    .await
+    .expect("process a");
+    let b = PostgresStore::connect_with(
+        &common::url(),
+        common::options(&schema).with_max_connections(16),
+    )
+    .await
+    .expect("process b");
 
     let user = sample_user("alice@example.com");
     a.create_user(&user).await.expect("create via a");
@@ -296,8 +299,7 @@ async fn the_url_password_never_appears_in_debug_output() {
         .parse::<PgConnectOptions>()
         .expect("valid test URL")
         .password(secret);
-    let store = common::options(&common::fresh_schema())
-        .connect_with(options)
+    let store = PostgresStore::connect_to(options, common::options(&common::fresh_schema()))
         .await
         .expect("connect");
     store
@@ -313,7 +315,7 @@ async fn the_url_password_never_appears_in_debug_output() {
 #[ignore = "needs MYAUTH_TEST_POSTGRES_URL"]
 async fn a_pool_of_your_own_must_carry_the_schema_search_path() {
     let schema = common::fresh_schema();
-    let options = PostgresOptions::new().with_schema(&schema);
+    let options = PostgresStoreOptions::new().with_schema(&schema);
     let plain: PgConnectOptions = common::url().parse().expect("valid test URL");
 
     let pool = PgPoolOptions::new()
@@ -321,7 +323,7 @@ async fn a_pool_of_your_own_must_carry_the_schema_search_path() {
         .connect_with(plain.clone())
         .await
         .expect("pool");
-    match options.clone().from_pool(pool).await {
+    match PostgresStore::from_pool(pool, options.clone()).await {
         Err(Error::SearchPath { schema: s, .. }) => assert_eq!(s, schema),
         other => panic!("expected Error::SearchPath, got {other:?}"),
     }
@@ -331,7 +333,9 @@ async fn a_pool_of_your_own_must_carry_the_schema_search_path() {
         .connect_with(options.apply_to(plain).expect("valid schema"))
         .await
         .expect("pool");
-    let store = options.from_pool(pool).await.expect("from_pool");
+    let store = PostgresStore::from_pool(pool, options)
+        .await
+        .expect("from_pool");
     store
         .create_user(&sample_user("alice@example.com"))
         .await
@@ -368,8 +372,7 @@ async fn a_role_without_create_on_the_database_uses_a_schema_made_for_it() {
         .password(role_password);
 
     // The role may not create schemas, but may use the one made for it.
-    let store = common::options(&schema)
-        .connect_with(as_role.clone())
+    let store = PostgresStore::connect_to(as_role.clone(), common::options(&schema))
         .await
         .unwrap_or_else(|e| panic!("connect as a limited role: {e} ({e:?})"));
     store
@@ -380,7 +383,7 @@ async fn a_role_without_create_on_the_database_uses_a_schema_made_for_it() {
 
     // A schema it would have to create is refused with a clear error.
     let other = common::fresh_schema();
-    let refused = common::options(&other).connect_with(as_role).await;
+    let refused = PostgresStore::connect_to(as_role, common::options(&other)).await;
     match refused {
         Err(error @ Error::Schema { .. }) => {
             assert_eq!(
@@ -409,10 +412,12 @@ async fn a_role_without_create_on_the_database_uses_a_schema_made_for_it() {
 async fn tls_is_used_when_the_url_requires_it() {
     let url = common::url();
     let separator = if url.contains('?') { '&' } else { '?' };
-    let store = common::options(&common::fresh_schema())
-        .connect(&format!("{url}{separator}sslmode=require"))
-        .await
-        .expect("connect with sslmode=require (does the server have ssl = on?)");
+    let store = PostgresStore::connect_with(
+        &format!("{url}{separator}sslmode=require"),
+        common::options(&common::fresh_schema()),
+    )
+    .await
+    .expect("connect with sslmode=require (does the server have ssl = on?)");
     let encrypted: bool =
         sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
             .fetch_one(store.pool())

@@ -20,6 +20,7 @@ use std::time::Duration;
 pub struct SqliteStoreOptions {
     migrations: bool,
     max_connections: u32,
+    acquire_timeout: Duration,
     busy_timeout: Duration,
     create_if_missing: bool,
 }
@@ -29,6 +30,7 @@ impl Default for SqliteStoreOptions {
         Self {
             migrations: true,
             max_connections: Self::default_max_connections(),
+            acquire_timeout: Self::DEFAULT_ACQUIRE_TIMEOUT,
             busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
             create_if_missing: true,
         }
@@ -48,9 +50,14 @@ impl SqliteStoreOptions {
     /// with "database is locked".
     pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+    /// Default wait for a pooled connection when all are in use: 30 s, sqlx's own default,
+    /// which the pool had before this option existed.
+    pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
     /// The defaults: run migrations, [`default_max_connections`](Self::default_max_connections)
-    /// connections, a [`DEFAULT_BUSY_TIMEOUT`](Self::DEFAULT_BUSY_TIMEOUT) busy timeout,
-    /// and create the file when it is missing.
+    /// connections, a [`DEFAULT_ACQUIRE_TIMEOUT`](Self::DEFAULT_ACQUIRE_TIMEOUT) acquire
+    /// timeout, a [`DEFAULT_BUSY_TIMEOUT`](Self::DEFAULT_BUSY_TIMEOUT) busy timeout, and
+    /// create the file when it is missing.
     pub fn new() -> Self {
         Self::default()
     }
@@ -69,6 +76,14 @@ impl SqliteStoreOptions {
     #[must_use]
     pub fn with_max_connections(mut self, max: u32) -> Self {
         self.max_connections = max.max(1);
+        self
+    }
+
+    /// How long an operation waits for a pooled connection when all are in use before it
+    /// fails as unavailable. Default [`DEFAULT_ACQUIRE_TIMEOUT`](Self::DEFAULT_ACQUIRE_TIMEOUT).
+    #[must_use]
+    pub fn with_acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
         self
     }
 
@@ -97,6 +112,11 @@ impl SqliteStoreOptions {
         self.max_connections
     }
 
+    /// The wait for a pooled connection.
+    pub fn acquire_timeout(&self) -> Duration {
+        self.acquire_timeout
+    }
+
     /// The busy timeout.
     pub fn busy_timeout(&self) -> Duration {
         self.busy_timeout
@@ -123,6 +143,7 @@ mod tests {
         );
         assert!((4..=64).contains(&options.max_connections()));
         assert_eq!(options.busy_timeout(), Duration::from_secs(5));
+        assert_eq!(options.acquire_timeout(), Duration::from_secs(30));
     }
 
     #[test]

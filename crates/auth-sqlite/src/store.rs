@@ -70,6 +70,7 @@ impl SqliteStore {
             let pool_options = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
+                .acquire_timeout(options.acquire_timeout())
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .test_before_acquire(false);
@@ -77,6 +78,7 @@ impl SqliteStore {
         } else {
             let pool_options = SqlitePoolOptions::new()
                 .max_connections(options.max_connections())
+                .acquire_timeout(options.acquire_timeout())
                 .test_before_acquire(false);
             (pool_options, connect.journal_mode(SqliteJournalMode::Wal))
         };

@@ -258,6 +258,24 @@ async fn connections_use_wal_foreign_keys_and_a_busy_timeout() {
 }
 
 #[tokio::test]
+async fn the_acquire_timeout_reaches_the_pool() {
+    let (_dir, url) = temp_db();
+    let default = SqliteStore::connect(&url).await.expect("connect");
+    assert_eq!(
+        default.pool().options().get_acquire_timeout(),
+        SqliteStoreOptions::DEFAULT_ACQUIRE_TIMEOUT
+    );
+    let short = std::time::Duration::from_millis(750);
+    for url in [url.as_str(), "sqlite::memory:"] {
+        let store =
+            SqliteStore::connect_with(url, SqliteStoreOptions::new().with_acquire_timeout(short))
+                .await
+                .expect("connect");
+        assert_eq!(store.pool().options().get_acquire_timeout(), short, "{url}");
+    }
+}
+
+#[tokio::test]
 async fn deleting_a_user_deletes_its_tokens() {
     let (_dir, url) = temp_db();
     let store = SqliteStore::connect(&url).await.expect("connect");

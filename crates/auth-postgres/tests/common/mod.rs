@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth_core::{AuthConfig, AuthService, HashingConfig};
 use auth_postgres::sqlx::{Connection, PgConnection};
-use auth_postgres::{PostgresOptions, PostgresStore};
+use auth_postgres::{PostgresStore, PostgresStoreOptions};
 use uuid::Uuid;
 
 /// The variable naming the test server.
@@ -45,8 +45,8 @@ pub(crate) fn fresh_schema() -> String {
 }
 
 /// Test options: a fresh schema, a small pool.
-pub(crate) fn options(schema: &str) -> PostgresOptions {
-    PostgresOptions::new()
+pub(crate) fn options(schema: &str) -> PostgresStoreOptions {
+    PostgresStoreOptions::new()
         .with_max_connections(8)
         .with_schema(schema)
 }
@@ -59,8 +59,7 @@ pub(crate) async fn fresh_store() -> PostgresStore {
 /// A store on `schema` (created and migrated when needed).
 pub(crate) async fn store_in(schema: &str) -> PostgresStore {
     drop_stale_schemas().await;
-    options(schema)
-        .connect(&url())
+    PostgresStore::connect_with(&url(), options(schema))
         .await
         .unwrap_or_else(|e| panic!("connecting to {URL_VAR} failed: {e} ({e:?})"))
 }

@@ -34,7 +34,7 @@ fn everything_said_about(error: &(dyn std::error::Error + 'static)) -> String {
 #[tokio::test]
 async fn an_unreachable_server_is_unavailable_within_the_timeout() {
     let url = format!("mongodb://alice:{PASSWORD}@127.0.0.1:{}/app", closed_port());
-    let store = MongoStore::connect_with(&url, MongoStoreOptions::new().with_migrate(false))
+    let store = MongoStore::connect_with(&url, MongoStoreOptions::new().with_migrations(false))
         .await
         .expect("without migration nothing is sent yet");
     let service = AuthService::builder()
@@ -96,7 +96,7 @@ async fn a_silent_server_is_cut_off_by_the_operation_timeout() {
         }
     });
     let options = MongoStoreOptions::new()
-        .with_migrate(false)
+        .with_migrations(false)
         .with_server_selection_timeout(Duration::from_secs(120))
         .with_connect_timeout(Duration::from_secs(120))
         .with_operation_timeout(Some(Duration::from_secs(1)));
@@ -127,7 +127,7 @@ async fn a_silent_server_is_cut_off_by_the_operation_timeout() {
 
 #[tokio::test]
 async fn the_database_name_comes_from_the_path_then_defaults_to_myauth() {
-    let offline = || MongoStoreOptions::new().with_migrate(false);
+    let offline = || MongoStoreOptions::new().with_migrations(false);
     let port = closed_port();
     let cases = [
         (format!("mongodb://127.0.0.1:{port}"), offline(), "myauth"),
@@ -158,7 +158,7 @@ async fn the_database_name_comes_from_the_path_then_defaults_to_myauth() {
 #[tokio::test]
 async fn debug_output_never_shows_the_password() {
     let url = format!("mongodb://alice:{PASSWORD}@127.0.0.1:{}/app", closed_port());
-    let store = MongoStore::connect_with(&url, MongoStoreOptions::new().with_migrate(false))
+    let store = MongoStore::connect_with(&url, MongoStoreOptions::new().with_migrations(false))
         .await
         .expect("store");
     let debug = format!("{store:?}");

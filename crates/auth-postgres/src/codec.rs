@@ -1,4 +1,5 @@
-//! Rows as the database returns them, and their conversion into domain types.
+//! How domain values are stored: rows as the database returns them (`uuid`, `text[]`,
+//! `jsonb`, `bytea`, `timestamptz`), and their conversion into domain types.
 
 use auth_core::{
     HashedPassword, StoreError, TokenHash, TokenKind, TokenRecord, User, UserId, UserSettings,
