@@ -69,6 +69,18 @@ pub(crate) fn available_cores() -> usize {
     std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
 }
 
+/// The pool size the SQL stores default to: 4 connections per core, between 4 and 64 (8 on
+/// two cores). Every query holds a connection for a round trip, so a few per core keep the
+/// cores busy without crowding them or the database (measured with 1, 2, 4, 8 and 16 on two
+/// cores in benches/README.md; 8 was best for both SQLite and PostgreSQL).
+pub fn default_pool_size() -> u32 {
+    const PER_CORE: u32 = 4;
+    u32::try_from(available_cores())
+        .unwrap_or(u32::MAX)
+        .saturating_mul(PER_CORE)
+        .clamp(4, 64)
+}
+
 impl Default for HashingConfig {
     fn default() -> Self {
         let cores = available_cores();
@@ -562,6 +574,14 @@ mod tests {
     }
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn the_default_pool_is_four_connections_per_core_within_bounds() {
+        let cores = u32::try_from(available_cores()).unwrap();
+        let size = default_pool_size();
+        assert_eq!(size, (cores * 4).clamp(4, 64));
+        assert!((4..=64).contains(&size));
+    }
 
     #[test]
     fn defaults_match_the_contract() {

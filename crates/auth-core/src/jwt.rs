@@ -450,8 +450,11 @@ mod tests {
             user_settings: UserSettings::new(),
             is_verified: true,
             is_active: true,
+            mfa_enabled: false,
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
+            token_version: 0,
+            session_epoch: 0,
         }
     }
 

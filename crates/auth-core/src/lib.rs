@@ -8,9 +8,10 @@
 //! the `myauth` facade, a store crate (`auth-sqlite`, `auth-postgres`, `auth-mongo`) and an
 //! adapter crate (`auth-axum`, `auth-poem`).
 //!
-//! - Storage is two traits, [`UserStore`] and [`TokenStore`] ([`AuthStore`] is both);
-//!   feature `memory` adds [`MemoryStore`], feature `testing` the conformance suite every
-//!   store must pass ([`testing`]).
+//! - Storage is one trait per capability — [`UserStore`], [`TokenStore`],
+//!   [`SessionStore`], [`CounterStore`], [`AuditStore`], [`MfaStore`] — and [`AuthStore`]
+//!   is all of them; feature `memory` adds [`MemoryStore`], the reference implementation,
+//!   and feature `testing` the conformance suite every store must pass ([`testing`]).
 //! - Email is the [`EmailSender`] trait; [`LogEmailSender`] writes links to the log.
 //! - Errors are [`AuthError`]; adapters map them with [`AuthError::status`] and
 //!   [`AuthError::code`] alone.
@@ -51,17 +52,21 @@
 //! ```
 
 pub mod api;
+pub mod audit;
 mod clock;
 mod config;
+mod counter;
 mod email;
 mod error;
 mod jwt;
+mod mfa;
 pub mod openapi;
 mod password;
 mod policy;
 mod service;
-pub mod store;
-#[cfg(feature = "testing")]
+mod session;
+mod store;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod token;
 mod user;
@@ -69,26 +74,37 @@ mod user;
 pub use async_trait::async_trait;
 pub use secrecy;
 
+pub use crate::audit::{AuditAnchor, AuditEvent, AuditQuery, AuditRecord};
 pub use crate::clock::{Clock, ManualClock, SystemClock, truncate_to_millis};
-pub use crate::config::{AuthConfig, HashingConfig, JwtAlgorithm};
+pub use crate::config::{AuthConfig, HashingConfig, JwtAlgorithm, default_pool_size};
+pub use crate::counter::{
+    CounterKey, MAX_THROTTLE_SHIFT, RateDecision, RateLimit, Throttle, ThrottleDecision,
+    ThrottleState, unix_millis,
+};
 pub use crate::email::{EmailError, EmailLink, EmailSender, LogEmailSender};
 pub use crate::error::{AuthError, BoxError, ConfigError, FieldError, StoreError};
 pub use crate::jwt::{ACCESS_TOKEN_TYP, Claims, MAX_JWT_LEN, VERIFY_TOKEN_TYP};
+pub use crate::mfa::{RecoveryCodeHash, TotpRecord};
 pub use crate::password::{PasswordHasher, Verification};
 pub use crate::policy::{MAX_PASSWORD_BYTES, PasswordPolicy, PolicyViolation};
 pub use crate::service::{
     AdminAccess, AuthService, AuthServiceBuilder, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROLE_LEN,
     MAX_ROLES, TokenPair,
 };
-#[cfg(feature = "memory")]
+pub use crate::session::{
+    MAX_IP_CHARS, MAX_USER_AGENT_CHARS, Revocation, RotateOutcome, SessionRecord, truncate_chars,
+};
+#[cfg(any(test, feature = "memory"))]
 pub use crate::store::memory::MemoryStore;
-pub use crate::store::{AuthStore, TokenStore, UserStore};
+pub use crate::store::{
+    AuditStore, AuthStore, CounterStore, MfaStore, SessionStore, TokenStore, UserStore,
+};
 pub use crate::token::{
     ConsumeOutcome, MAX_OPAQUE_TOKEN_LEN, OPAQUE_TOKEN_BYTES, OpaqueToken, TokenHash, TokenKind,
     TokenRecord,
 };
 pub use crate::user::{
-    HashedPassword, MAX_EMAIL_LEN, MAX_SETTINGS_BYTES, MAX_USERNAME_CHARS, NewUser, ProfileUpdate,
-    User, UserId, UserPage, UserPatch, UserSettings, merge_settings, normalize_email,
-    normalize_username,
+    HashedPassword, Invalidate, MAX_EMAIL_LEN, MAX_SETTINGS_BYTES, MAX_USERNAME_CHARS, NewUser,
+    ProfileUpdate, User, UserId, UserPage, UserPatch, UserSettings, merge_settings,
+    normalize_email, normalize_username,
 };

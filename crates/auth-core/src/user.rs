@@ -103,12 +103,22 @@ pub struct User {
     pub is_verified: bool,
     /// Whether the account may sign in.
     pub is_active: bool,
+    /// Whether a confirmed second factor (TOTP) is required at login.
+    pub mfa_enabled: bool,
     /// Creation time.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Last change.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Access tokens with a `ver` claim below this are stale (see [`crate::SessionRecord`]).
+    /// Starts at 0; only ever raised, by [`UserPatch::invalidate`].
+    #[serde(skip)]
+    pub token_version: i64,
+    /// Sessions with an `epoch` below this are cut. Starts at 0; only ever raised, by
+    /// [`UserPatch::invalidate`].
+    #[serde(skip)]
+    pub session_epoch: i64,
 }
 
 impl User {
@@ -147,6 +157,20 @@ pub struct UserPatch {
     pub is_active: Option<bool>,
     /// The time of the change; stores set `updated_at` to it.
     pub updated_at: Option<OffsetDateTime>,
+    /// Credentials to cut in the same write. Needs `updated_at`, which dates the cut.
+    pub invalidate: Option<Invalidate>,
+}
+
+/// What a [`UserPatch`] cuts, in the same write as the rest of the patch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalidate {
+    /// Every access token issued before is stale (`token_version + 1`); sessions live on,
+    /// so a refresh gets a token with the current roles. For a role change.
+    AccessTokens,
+    /// Every session and every access token issued before is cut (`token_version + 1`,
+    /// `session_epoch` = the new `token_version`). For a password change or reset, a
+    /// deactivation, logout-all.
+    Sessions,
 }
 
 /// What a user may change about themselves with `PATCH /me`.
@@ -384,8 +408,11 @@ mod tests {
             user_settings: UserSettings::new(),
             is_verified: false,
             is_active: true,
+            mfa_enabled: false,
             created_at: now,
             updated_at: now,
+            token_version: 0,
+            session_epoch: 0,
         };
         let json = serde_json::to_string(&user).unwrap();
         assert!(!json.contains("argon2"), "{json}");

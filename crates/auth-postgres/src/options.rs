@@ -65,7 +65,7 @@ impl PostgresStoreOptions {
     /// pool for the database server with [`with_max_connections`](Self::with_max_connections),
     /// and keep the sum over all instances under its `max_connections`.
     pub fn default_max_connections() -> u32 {
-        auth_core::store::default_pool_size()
+        auth_core::default_pool_size()
     }
     /// Default wait for a pooled connection, including opening a new one: 5 s.
     pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -43,7 +43,7 @@ impl SqliteStoreOptions {
     /// and every connection is a thread of sqlx's, so a few per core keep the cores busy
     /// without crowding them (measured in benches/README.md: 1, 2, 4, 8 and 16 on two cores).
     pub fn default_max_connections() -> u32 {
-        auth_core::store::default_pool_size()
+        auth_core::default_pool_size()
     }
 
     /// Default time a statement waits for another connection's write lock before it fails

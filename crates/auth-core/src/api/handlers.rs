@@ -202,22 +202,14 @@ async fn set_roles(service: &AuthService, request: &ApiRequest) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use async_trait::async_trait;
     use http::HeaderValue;
-    use time::OffsetDateTime;
-    use uuid::Uuid;
 
     use super::*;
     use crate::api::{Admin, RequestBody};
-    use crate::error::StoreError;
     use crate::service::test_support::{Harness, config};
     use crate::store::memory::MemoryStore;
-    use crate::token::{ConsumeOutcome, TokenHash, TokenKind, TokenRecord};
-    use crate::user::{User, UserPage, UserPatch};
-    use crate::{TokenStore, UserStore};
+    use crate::testing::Instrumented;
+    use crate::user::UserPatch;
 
     fn bearer_request(token: &str) -> ApiRequest {
         let mut request = ApiRequest::default();
@@ -258,92 +250,12 @@ mod tests {
         }
     }
 
-    /// Counts the store reads of users; everything else goes to a memory store.
-    #[derive(Debug, Default)]
-    struct CountingStore {
-        inner: MemoryStore,
-        user_reads: AtomicUsize,
-    }
-
-    #[async_trait]
-    impl UserStore for CountingStore {
-        async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-            self.inner.create_user(user).await
-        }
-        async fn find_user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-            self.user_reads.fetch_add(1, Ordering::SeqCst);
-            self.inner.find_user_by_id(id).await
-        }
-        async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-            self.user_reads.fetch_add(1, Ordering::SeqCst);
-            self.inner.find_user_by_email(email).await
-        }
-        async fn update_user(
-            &self,
-            id: UserId,
-            patch: &UserPatch,
-        ) -> Result<Option<User>, StoreError> {
-            self.inner.update_user(id, patch).await
-        }
-        async fn list_users(&self, limit: u32, offset: u64) -> Result<UserPage, StoreError> {
-            self.inner.list_users(limit, offset).await
-        }
-    }
-
-    #[async_trait]
-    impl TokenStore for CountingStore {
-        async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
-            self.inner.insert_token(token).await
-        }
-        async fn find_token(
-            &self,
-            hash: &TokenHash,
-            kind: TokenKind,
-        ) -> Result<Option<TokenRecord>, StoreError> {
-            self.inner.find_token(hash, kind).await
-        }
-        async fn consume_token(
-            &self,
-            hash: &TokenHash,
-            kind: TokenKind,
-            now: OffsetDateTime,
-        ) -> Result<ConsumeOutcome, StoreError> {
-            self.inner.consume_token(hash, kind, now).await
-        }
-        async fn revoke_token(
-            &self,
-            hash: &TokenHash,
-            kind: TokenKind,
-            now: OffsetDateTime,
-        ) -> Result<bool, StoreError> {
-            self.inner.revoke_token(hash, kind, now).await
-        }
-        async fn revoke_token_family(
-            &self,
-            family: Uuid,
-            now: OffsetDateTime,
-        ) -> Result<u64, StoreError> {
-            self.inner.revoke_token_family(family, now).await
-        }
-        async fn revoke_user_tokens(
-            &self,
-            user: UserId,
-            kind: Option<TokenKind>,
-            now: OffsetDateTime,
-        ) -> Result<u64, StoreError> {
-            self.inner.revoke_user_tokens(user, kind, now).await
-        }
-        async fn purge_expired_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-            self.inner.purge_expired_tokens(now).await
-        }
-    }
-
     #[tokio::test]
     async fn an_admin_request_reads_the_caller_from_the_store_once() {
-        let store = Arc::new(CountingStore::default());
+        let store = Instrumented::new(MemoryStore::new());
         let service = AuthService::builder()
             .config(config().with_require_verified_email(false))
-            .shared_store(store.clone())
+            .store(store.clone())
             .build()
             .unwrap();
         let admin = service
@@ -360,14 +272,14 @@ mod tests {
             // The caller, then the user the route names.
             (Endpoint::GetUser, 2),
         ] {
-            store.user_reads.store(0, Ordering::SeqCst);
+            store.reset_calls();
             let mut request = bearer_request(&token);
             request.id = Some(path_id.clone());
             request.body = RequestBody::Empty;
             let response = handle(&service, endpoint, request).await;
             assert_eq!(response.status(), StatusCode::OK, "{endpoint:?}");
             assert_eq!(
-                store.user_reads.load(Ordering::SeqCst),
+                store.calls("find_user_by_id") + store.calls("find_user_by_email"),
                 reads,
                 "{endpoint:?}"
             );

@@ -56,8 +56,11 @@ impl AuthService {
             user_settings: UserSettings::new(),
             is_verified,
             is_active: true,
+            mfa_enabled: false,
             created_at: now,
             updated_at: now,
+            token_version: 0,
+            session_epoch: 0,
         };
         match self.inner.store.create_user(&user).await {
             Ok(()) => Ok(user),
