@@ -275,7 +275,6 @@ mod tests {
         assert_eq!(limit.decide(tat, 1000).0, RateDecision::Allowed);
         // A long pause refills the whole burst, and no more.
         let later = 60_000;
-        let mut tat = tat;
         for _ in 0..3 {
             let (decision, next) = limit.decide(tat, later);
             assert_eq!(decision, RateDecision::Allowed);

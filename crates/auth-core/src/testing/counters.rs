@@ -7,7 +7,7 @@ use time::Duration;
 
 use super::{CONCURRENT_TASKS, now};
 use crate::counter::{CounterKey, RateDecision, RateLimit, Throttle, ThrottleDecision};
-use crate::store::AuthStore;
+use crate::store::CounterStore;
 
 fn key(name: &str) -> CounterKey {
     CounterKey::new("conformance", name)
@@ -15,7 +15,7 @@ fn key(name: &str) -> CounterKey {
 
 /// `burst` takes pass at once, the next is refused with the wait until a token is back,
 /// and after a period one more passes.
-pub async fn rate_limit_allows_the_burst_then_one_per_period(store: impl AuthStore) {
+pub async fn rate_limit_allows_the_burst_then_one_per_period(store: impl CounterStore) {
     let limit = RateLimit::new(3, Duration::seconds(10));
     let at = now();
     for i in 0..3 {
@@ -72,7 +72,7 @@ pub async fn rate_limit_allows_the_burst_then_one_per_period(store: impl AuthSto
 }
 
 /// Buckets of different keys do not share tokens.
-pub async fn rate_limit_keys_are_independent(store: impl AuthStore) {
+pub async fn rate_limit_keys_are_independent(store: impl CounterStore) {
     let limit = RateLimit::new(1, Duration::minutes(1));
     let at = now();
     for name in ["a", "b", "c"] {
@@ -95,7 +95,7 @@ pub async fn rate_limit_keys_are_independent(store: impl AuthStore) {
 }
 
 /// Of [`CONCURRENT_TASKS`] takes at once from a bucket of 5, exactly 5 pass.
-pub async fn concurrent_rate_takes_never_exceed_the_burst(store: impl AuthStore) {
+pub async fn concurrent_rate_takes_never_exceed_the_burst(store: impl CounterStore) {
     let store = Arc::new(store);
     let limit = RateLimit::new(5, Duration::hours(1));
     let at = now();
@@ -120,7 +120,7 @@ pub async fn concurrent_rate_takes_never_exceed_the_burst(store: impl AuthStore)
 
 /// The free attempts pass and are counted; then each attempt waits a delay that doubles;
 /// a throttled attempt changes nothing.
-pub async fn throttle_counts_attempts_then_delays_them(store: impl AuthStore) {
+pub async fn throttle_counts_attempts_then_delays_them(store: impl CounterStore) {
     let throttle = Throttle {
         free_failures: 3,
         ..Throttle::default()
@@ -183,7 +183,7 @@ pub async fn throttle_counts_attempts_then_delays_them(store: impl AuthStore) {
 }
 
 /// Clearing forgets the count: the next attempt is the first again.
-pub async fn clear_attempts_forgets_the_count(store: impl AuthStore) {
+pub async fn clear_attempts_forgets_the_count(store: impl CounterStore) {
     let throttle = Throttle {
         free_failures: 2,
         ..Throttle::default()
@@ -218,7 +218,7 @@ pub async fn clear_attempts_forgets_the_count(store: impl AuthStore) {
 
 /// Of [`CONCURRENT_TASKS`] attempts at once with 10 free failures, exactly 10 pass: every
 /// attempt is counted once, atomically.
-pub async fn concurrent_attempts_are_each_counted_once(store: impl AuthStore) {
+pub async fn concurrent_attempts_are_each_counted_once(store: impl CounterStore) {
     let store = Arc::new(store);
     let throttle = Throttle::default();
     let at = now();
@@ -245,7 +245,7 @@ pub async fn concurrent_attempts_are_each_counted_once(store: impl AuthStore) {
 }
 
 /// Expired states are deleted; live ones keep working.
-pub async fn purge_expired_counters_keeps_live_ones(store: impl AuthStore) {
+pub async fn purge_expired_counters_keeps_live_ones(store: impl CounterStore) {
     let at = now();
     let short = RateLimit::new(1, Duration::seconds(1));
     let long = RateLimit::new(1, Duration::hours(1));

@@ -59,7 +59,7 @@ pub use self::tokens::*;
 pub use self::users::*;
 use crate::clock::truncate_to_millis;
 use crate::config::{AuthConfig, HashingConfig};
-use crate::store::AuthStore;
+use crate::store::{AuthStore, CounterStore};
 use crate::token::{OpaqueToken, TokenHash, TokenKind, TokenRecord};
 use crate::user::{HashedPassword, User, UserId, UserSettings};
 
@@ -129,14 +129,9 @@ macro_rules! __store_conformance_cases {
             revoke_user_sessions_keeps_the_one_asked_for,
             revocations_since_reports_ended_sessions_and_raised_versions,
             purge_expired_sessions_deletes_them_and_their_tokens,
-            // counters
-            rate_limit_allows_the_burst_then_one_per_period,
-            rate_limit_keys_are_independent,
-            concurrent_rate_takes_never_exceed_the_burst,
-            throttle_counts_attempts_then_delays_them,
-            clear_attempts_forgets_the_count,
-            concurrent_attempts_are_each_counted_once,
-            purge_expired_counters_keeps_live_ones,
+        }
+        $crate::__counter_conformance_cases! { $($args)* }
+        $crate::__store_conformance_dispatch! { [$($args)*]
             // audit
             audit_record_round_trips_every_field,
             duplicate_audit_seq_is_conflict,
@@ -155,6 +150,25 @@ macro_rules! __store_conformance_cases {
             concurrent_uses_of_one_recovery_code_have_exactly_one_winner,
             delete_totp_removes_the_codes_and_the_flag,
             purge_expired_totp_keeps_confirmed_ones,
+        }
+    };
+}
+
+/// The counter cases: part of the store list, and on their own for a
+/// [`CounterStore`](crate::CounterStore) that is not a whole store
+/// ([`counter_conformance_tests!`](crate::counter_conformance_tests)).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __counter_conformance_cases {
+    ($($args:tt)*) => {
+        $crate::__store_conformance_dispatch! { [$($args)*]
+            rate_limit_allows_the_burst_then_one_per_period,
+            rate_limit_keys_are_independent,
+            concurrent_rate_takes_never_exceed_the_burst,
+            throttle_counts_attempts_then_delays_them,
+            clear_attempts_forgets_the_count,
+            concurrent_attempts_are_each_counted_once,
+            purge_expired_counters_keeps_live_ones,
         }
     };
 }
@@ -202,19 +216,38 @@ macro_rules! store_conformance_tests {
     };
 }
 
+/// Stamps one `#[tokio::test]` per counter case around a factory of a fresh
+/// [`CounterStore`](crate::CounterStore) — for counter backends that are not whole stores,
+/// such as Redis. Attributes before the factory go on every test.
+#[macro_export]
+macro_rules! counter_conformance_tests {
+    (@attrs [$($acc:tt)*] #[$meta:meta] $($rest:tt)*) => {
+        $crate::counter_conformance_tests!(@attrs [$($acc)* #[$meta]] $($rest)*);
+    };
+    (@attrs $metas:tt $factory:expr $(,)?) => {
+        $crate::__counter_conformance_cases!(stamp $metas $factory);
+    };
+    (#[$meta:meta] $($rest:tt)*) => {
+        $crate::counter_conformance_tests!(@attrs [#[$meta]] $($rest)*);
+    };
+    ($factory:expr $(,)?) => {
+        $crate::counter_conformance_tests!(@attrs [] $factory);
+    };
+}
+
 /// What a conformance factory returns: a store, or a store and a guard that must outlive it
 /// (a temporary directory, a database to drop) — the suite keeps the guard until the case
 /// ends.
 pub trait Fixture {
     /// The store under test.
-    type Store: AuthStore;
+    type Store;
     /// Kept alive until the case ends.
     type Guard;
     /// Separates the store from its guard.
     fn split(self) -> (Self::Store, Self::Guard);
 }
 
-impl<S: AuthStore> Fixture for S {
+impl<S: CounterStore> Fixture for S {
     type Store = S;
     type Guard = ();
     fn split(self) -> (S, ()) {
@@ -222,7 +255,7 @@ impl<S: AuthStore> Fixture for S {
     }
 }
 
-impl<S: AuthStore, G> Fixture for (S, G) {
+impl<S: CounterStore, G> Fixture for (S, G) {
     type Store = S;
     type Guard = G;
     fn split(self) -> (S, G) {
@@ -236,6 +269,7 @@ impl<S: AuthStore, G> Fixture for (S, G) {
 pub async fn run_store_conformance<X, F, Fut>(factory: F)
 where
     X: Fixture,
+    X::Store: AuthStore,
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = X>,
 {
