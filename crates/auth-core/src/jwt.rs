@@ -67,6 +67,13 @@ pub struct Claims {
     pub aud: String,
     /// Always `access`.
     pub token_use: String,
+    /// The session the token belongs to (absent in tokens from before sessions existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
+    /// The user's token version at issue: the token is stale once the user's is higher
+    /// (0 in tokens from before versions existed).
+    #[serde(default)]
+    pub ver: i64,
 }
 
 impl Claims {
@@ -97,6 +104,7 @@ pub(crate) struct VerificationClaims {
 }
 
 trait TimedClaims {
+    fn iat(&self) -> i64;
     fn exp(&self) -> i64;
     fn nbf(&self) -> Option<i64>;
     fn iss(&self) -> &str;
@@ -105,6 +113,9 @@ trait TimedClaims {
 }
 
 impl TimedClaims for Claims {
+    fn iat(&self) -> i64 {
+        self.iat
+    }
     fn exp(&self) -> i64 {
         self.exp
     }
@@ -123,6 +134,9 @@ impl TimedClaims for Claims {
 }
 
 impl TimedClaims for VerificationClaims {
+    fn iat(&self) -> i64 {
+        self.iat
+    }
     fn exp(&self) -> i64 {
         self.exp
     }
@@ -228,13 +242,19 @@ impl Kind {
     }
 }
 
-/// The members of a JOSE header that matter here (RFC 7515 §4.1). `crit` in any form is
-/// refused: no extension is understood.
+/// The members of a JOSE header that matter here (RFC 7515 §4.1). `crit` in any form —
+/// even `null` — is refused: no extension is understood.
 #[derive(Deserialize)]
 struct JoseHeader {
     alg: String,
     typ: Option<String>,
-    crit: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// `true` whenever the member is there, whatever its value.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
 /// Signing and validation keys with the rules of both token kinds.
@@ -294,10 +314,13 @@ impl JwtKeys {
     pub(crate) fn issue_access(
         &self,
         user: &User,
+        session: Option<Uuid>,
         now: OffsetDateTime,
         ttl: Duration,
     ) -> Result<String, AuthError> {
         let claims = Claims {
+            sid: session,
+            ver: user.token_version,
             sub: user.id,
             roles: user.roles.clone(),
             iat: now.unix_timestamp(),
@@ -386,14 +409,18 @@ impl JwtKeys {
         }
         // Authentic from here on: made with our secret. Still of the right kind?
         if header != kind.header {
+            // A header is a JSON object; serde would also read the struct from an array.
+            let header = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(
+                &URL_SAFE_NO_PAD.decode(header).map_err(invalid)?,
+            )
+            .map_err(invalid)?;
             let header: JoseHeader =
-                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).map_err(invalid)?)
-                    .map_err(invalid)?;
+                serde_json::from_value(serde_json::Value::Object(header)).map_err(invalid)?;
             let typ_ok = header
                 .typ
                 .as_deref()
                 .is_some_and(|t| t.eq_ignore_ascii_case(kind.typ));
-            if header.alg != self.algorithm.name() || !typ_ok || header.crit.is_some() {
+            if header.alg != self.algorithm.name() || !typ_ok || header.crit {
                 return Err(AuthError::InvalidToken);
             }
         }
@@ -418,6 +445,11 @@ impl JwtKeys {
         if let Some(nbf) = claims.nbf()
             && now.saturating_add(self.leeway) < nbf
         {
+            return Err(AuthError::InvalidToken);
+        }
+        // We never issue a token dated in the future; one that is (beyond the leeway for
+        // clock differences) was not made by a clock we trust.
+        if now.saturating_add(self.leeway) < claims.iat() {
             return Err(AuthError::InvalidToken);
         }
         if now >= claims.exp().saturating_add(self.leeway) {
@@ -467,7 +499,9 @@ mod tests {
         let keys = keys();
         let user = user();
         let t = now();
-        let token = keys.issue_access(&user, t, Duration::minutes(30)).unwrap();
+        let token = keys
+            .issue_access(&user, None, t, Duration::minutes(30))
+            .unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(header.alg, Algorithm::HS256);
@@ -484,7 +518,9 @@ mod tests {
         let keys = keys();
         let user = user();
         let t = now();
-        let access = keys.issue_access(&user, t, Duration::minutes(30)).unwrap();
+        let access = keys
+            .issue_access(&user, None, t, Duration::minutes(30))
+            .unwrap();
         let verify = keys
             .issue_verification(&user, t, Duration::hours(24))
             .unwrap();
@@ -586,14 +622,16 @@ mod tests {
         let other = JwtKeys::new(&AuthConfig::new("another secret of 32 bytes or more!!")).unwrap();
         let t = now();
         let token = other
-            .issue_access(&user(), t, Duration::minutes(5))
+            .issue_access(&user(), None, t, Duration::minutes(5))
             .unwrap();
         assert!(matches!(
             keys.verify_access(&token, t),
             Err(AuthError::InvalidToken)
         ));
 
-        let token = keys.issue_access(&user(), t, Duration::minutes(5)).unwrap();
+        let token = keys
+            .issue_access(&user(), None, t, Duration::minutes(5))
+            .unwrap();
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         let mut claims: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
@@ -619,7 +657,7 @@ mod tests {
         let keys = keys();
         let t = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
         let token = keys
-            .issue_access(&user(), t, Duration::minutes(30))
+            .issue_access(&user(), None, t, Duration::minutes(30))
             .unwrap();
         let exp = t + Duration::minutes(30);
         assert!(
@@ -692,7 +730,9 @@ mod tests {
         let keys = keys();
         let t = now();
         // What we issue, jsonwebtoken accepts with the same rules.
-        let ours = keys.issue_access(&user(), t, Duration::minutes(5)).unwrap();
+        let ours = keys
+            .issue_access(&user(), None, t, Duration::minutes(5))
+            .unwrap();
         let mut validation = jsonwebtoken::Validation::new(Algorithm::HS256);
         validation.set_audience(&["myauth"]);
         validation.set_issuer(&["myauth"]);
@@ -730,6 +770,7 @@ mod tests {
         for header in [
             r#"{"alg":"HS256","typ":"at+jwt","crit":["exp"],"exp":1}"#,
             r#"{"alg":"HS256","typ":"at+jwt","crit":[]}"#,
+            r#"{"alg":"HS256","typ":"at+jwt","crit":null}"#,
             r#"{"alg":"HS256"}"#,
             r#"{"alg":"HS384","typ":"at+jwt"}"#,
             r#"{"alg":"hs256","typ":"at+jwt"}"#,
@@ -759,10 +800,55 @@ mod tests {
     }
 
     #[test]
+    fn a_token_issued_in_the_future_is_refused_beyond_the_leeway() {
+        let keys = keys();
+        let t = now();
+        for (ahead, accepted) in [(0, true), (5, true), (6, false), (3600, false)] {
+            let token = keys
+                .issue_access(
+                    &user(),
+                    None,
+                    t + Duration::seconds(ahead),
+                    Duration::minutes(30),
+                )
+                .unwrap();
+            assert_eq!(
+                keys.verify_access(&token, t).is_ok(),
+                accepted,
+                "iat {ahead} s ahead"
+            );
+        }
+    }
+
+    #[test]
+    fn access_tokens_carry_their_session_and_the_users_version() {
+        let keys = keys();
+        let t = now();
+        let mut user = user();
+        user.token_version = 7;
+        let sid = Uuid::now_v7();
+        let token = keys
+            .issue_access(&user, Some(sid), t, Duration::minutes(5))
+            .unwrap();
+        let claims = keys.verify_access(&token, t).unwrap();
+        assert_eq!((claims.sid, claims.ver), (Some(sid), 7));
+        // Tokens from before sessions: no sid, version 0.
+        let legacy = hand_made(
+            r#"{"alg":"HS256","typ":"at+jwt"}"#,
+            &access_claims().to_string(),
+            SECRET,
+        );
+        let claims = keys.verify_access(&legacy, t).unwrap();
+        assert_eq!((claims.sid, claims.ver), (None, 0));
+    }
+
+    #[test]
     fn only_the_exact_compact_form_is_read() {
         let keys = keys();
         let t = now();
-        let token = keys.issue_access(&user(), t, Duration::minutes(5)).unwrap();
+        let token = keys
+            .issue_access(&user(), None, t, Duration::minutes(5))
+            .unwrap();
         assert!(keys.verify_access(&token, t).is_ok());
         let (signed, tag) = token.rsplit_once('.').unwrap();
         let (header, payload) = signed.split_once('.').unwrap();
@@ -812,7 +898,9 @@ mod tests {
             let keys = JwtKeys::new(&AuthConfig::new(secret.clone()).with_jwt_algorithm(algorithm))
                 .unwrap();
             let t = now();
-            let token = keys.issue_access(&user(), t, Duration::minutes(5)).unwrap();
+            let token = keys
+                .issue_access(&user(), None, t, Duration::minutes(5))
+                .unwrap();
             let header = jsonwebtoken::decode_header(&token).unwrap();
             assert_eq!(format!("{:?}", header.alg), name);
             assert_eq!(keys.verify_access(&token, t).unwrap().sub, user_id(&token));
@@ -860,7 +948,9 @@ mod tests {
     fn no_single_character_change_of_a_token_passes() {
         let keys = keys();
         let t = now();
-        let token = keys.issue_access(&user(), t, Duration::minutes(5)).unwrap();
+        let token = keys
+            .issue_access(&user(), None, t, Duration::minutes(5))
+            .unwrap();
         let bytes = token.as_bytes();
         let mut tried = 0;
         for position in 0..bytes.len() {

@@ -29,7 +29,7 @@ impl AuthService {
     pub fn issue_access_token(&self, user: &User) -> Result<String, AuthError> {
         self.inner
             .jwt
-            .issue_access(user, self.now(), self.inner.config.access_ttl())
+            .issue_access(user, None, self.now(), self.inner.config.access_ttl())
     }
 
     /// The user behind an access token, loaded from the store; disabled accounts are

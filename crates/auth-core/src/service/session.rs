@@ -242,10 +242,10 @@ impl AuthService {
         now: OffsetDateTime,
     ) -> Result<TokenPair, AuthError> {
         let config = &self.inner.config;
-        let access_token = self
-            .inner
-            .jwt
-            .issue_access(user, now, config.access_ttl())?;
+        let access_token =
+            self.inner
+                .jwt
+                .issue_access(user, Some(family), now, config.access_ttl())?;
         let (refresh_token, token_hash) = OpaqueToken::generate()
             .map_err(|e| AuthError::Unavailable(Box::new(e)))?
             .into_parts();
