@@ -66,7 +66,7 @@ async fn run() -> Result<(), String> {
         Some(url) => with_smtp(setup, &url)?,
         None => {
             tracing::warn!("MYAUTH_SMTP_URL is not set: emails are written to the log");
-            setup.email(LogEmailSender)
+            setup.email(LogEmailSender::new())
         }
     };
     let service = setup.service().await.map_err(|e| e.to_string())?;

@@ -217,7 +217,7 @@ impl MyAuth {
             tracing::warn!(
                 "no email sender configured: verification and reset links are written to the log"
             );
-            Arc::new(LogEmailSender)
+            Arc::new(LogEmailSender::new())
         });
         let mut builder = AuthService::builder()
             .config(self.config)

@@ -8,6 +8,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 use time::Duration;
 
+use ipnet::IpNet;
+
+use crate::counter::{IpLimits, Throttle};
 use crate::error::ConfigError;
 use crate::policy::PasswordPolicy;
 
@@ -124,6 +127,14 @@ pub struct AuthConfig {
     hashing: HashingConfig,
     inline_hashing: bool,
     admin_role: String,
+    revocation_poll: Duration,
+    revocation_max_staleness: Option<Duration>,
+    refresh_reuse_grace: Duration,
+    login_throttle: Throttle,
+    email_cooldown: Duration,
+    ip_limits: Option<IpLimits>,
+    trusted_proxies: Vec<IpNet>,
+    limits_fail_open: bool,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -145,6 +156,14 @@ impl fmt::Debug for AuthConfig {
             .field("hashing", &self.hashing)
             .field("inline_hashing", &self.inline_hashing)
             .field("admin_role", &self.admin_role)
+            .field("revocation_poll", &self.revocation_poll)
+            .field("revocation_max_staleness", &self.revocation_max_staleness)
+            .field("refresh_reuse_grace", &self.refresh_reuse_grace)
+            .field("login_throttle", &self.login_throttle)
+            .field("email_cooldown", &self.email_cooldown)
+            .field("ip_limits", &self.ip_limits)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("limits_fail_open", &self.limits_fail_open)
             .finish()
     }
 }
@@ -179,6 +198,14 @@ impl AuthConfig {
             hashing: HashingConfig::default(),
             inline_hashing: false,
             admin_role: "admin".to_owned(),
+            revocation_poll: Duration::seconds(5),
+            revocation_max_staleness: Some(Duration::seconds(60)),
+            refresh_reuse_grace: Duration::ZERO,
+            login_throttle: Throttle::default(),
+            email_cooldown: Duration::seconds(60),
+            ip_limits: Some(IpLimits::default()),
+            trusted_proxies: Vec::new(),
+            limits_fail_open: false,
         }
     }
 
@@ -276,6 +303,38 @@ impl AuthConfig {
         if let Some(n) = count("MYAUTH_HASH_QUEUE")? {
             config.hashing.max_waiting = n;
         }
+        if let Some(poll) = secs("MYAUTH_REVOCATION_POLL_SECS")? {
+            config.revocation_poll = poll;
+        }
+        if let Some(grace) = secs("MYAUTH_REFRESH_REUSE_GRACE_SECS")? {
+            config.refresh_reuse_grace = grace;
+        }
+        if let Some(n) = count("MYAUTH_LOGIN_FREE_FAILURES")? {
+            config.login_throttle.free_failures = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if let Some(cooldown) = secs("MYAUTH_EMAIL_COOLDOWN_SECS")? {
+            config.email_cooldown = cooldown;
+        }
+        if let Some(raw) = lookup("MYAUTH_IP_RATE_LIMITS") {
+            let on = parse_bool(&raw).ok_or_else(|| ConfigError::InvalidVar {
+                name: "MYAUTH_IP_RATE_LIMITS",
+                reason: "expected on or off".to_owned(),
+            })?;
+            config.ip_limits = on.then(IpLimits::default);
+        }
+        if let Some(raw) = lookup("MYAUTH_TRUSTED_PROXIES") {
+            config.trusted_proxies =
+                crate::client::parse_proxies(&raw).map_err(|reason| ConfigError::InvalidVar {
+                    name: "MYAUTH_TRUSTED_PROXIES",
+                    reason,
+                })?;
+        }
+        if let Some(raw) = lookup("MYAUTH_LIMITS_FAIL_OPEN") {
+            config.limits_fail_open = parse_bool(&raw).ok_or_else(|| ConfigError::InvalidVar {
+                name: "MYAUTH_LIMITS_FAIL_OPEN",
+                reason: "expected true or false".to_owned(),
+            })?;
+        }
         if let Some(raw) = lookup("MYAUTH_HASH_INLINE_FOR_BENCHMARKS") {
             config.inline_hashing = parse_bool(&raw).ok_or_else(|| ConfigError::InvalidVar {
                 name: "MYAUTH_HASH_INLINE_FOR_BENCHMARKS",
@@ -332,6 +391,25 @@ impl AuthConfig {
         if self.password_policy.min_chars() > self.password_policy.max_chars() {
             return Err(ConfigError::Invalid(
                 "password policy minimum exceeds its maximum".to_owned(),
+            ));
+        }
+        if self.revocation_poll < Duration::milliseconds(100) {
+            return Err(ConfigError::Invalid(
+                "revocation_poll must be at least 100 ms".to_owned(),
+            ));
+        }
+        if self.refresh_reuse_grace < Duration::ZERO
+            || self.refresh_reuse_grace > Duration::minutes(5)
+        {
+            return Err(ConfigError::Invalid(
+                "refresh_reuse_grace must be between 0 and 300 seconds".to_owned(),
+            ));
+        }
+        if self.login_throttle.max_delay < self.login_throttle.base_delay
+            || self.login_throttle.base_delay > Duration::hours(1)
+        {
+            return Err(ConfigError::Invalid(
+                "login throttle: base delay at most 1 hour and not above the maximum".to_owned(),
             ));
         }
         argon2::Params::new(
@@ -464,6 +542,116 @@ impl AuthConfig {
     pub fn with_admin_role(mut self, role: impl Into<String>) -> Self {
         self.admin_role = role.into();
         self
+    }
+
+    /// How often every instance asks the store for cuts made by other instances, so the
+    /// stateless extractors refuse a cut access token within this bound. Default 5 s
+    /// (`MYAUTH_REVOCATION_POLL_SECS`).
+    #[must_use]
+    pub fn with_revocation_poll(mut self, poll: Duration) -> Self {
+        self.revocation_poll = poll;
+        self
+    }
+
+    /// How long the stateless extractors keep trusting the revocation view while polls
+    /// fail; after that they answer 503 (fail closed). `None`: trust it forever (fail
+    /// open). Default 60 s.
+    #[must_use]
+    pub fn with_revocation_max_staleness(mut self, bound: Option<Duration>) -> Self {
+        self.revocation_max_staleness = bound;
+        self
+    }
+
+    /// Within this long after a rotation, presenting the rotated refresh token again
+    /// answers with the same successor instead of revoking the session (parallel tabs,
+    /// retried requests). Default 0: strict, as RFC 9700 §4.14.2 recommends
+    /// (`MYAUTH_REFRESH_REUSE_GRACE_SECS`, at most 300).
+    #[must_use]
+    pub fn with_refresh_reuse_grace(mut self, grace: Duration) -> Self {
+        self.refresh_reuse_grace = grace;
+        self
+    }
+
+    /// The per-account login throttle. Default: 10 free failures, then 1 s doubling up to
+    /// 15 min (NIST SP 800-63B §5.2.2 allows at most 100 consecutive failures;
+    /// `MYAUTH_LOGIN_FREE_FAILURES`).
+    #[must_use]
+    pub fn with_login_throttle(mut self, throttle: Throttle) -> Self {
+        self.login_throttle = throttle;
+        self
+    }
+
+    /// At most one reset and one verification email per account per this long; 0 turns it
+    /// off. Default 60 s (`MYAUTH_EMAIL_COOLDOWN_SECS`).
+    #[must_use]
+    pub fn with_email_cooldown(mut self, cooldown: Duration) -> Self {
+        self.email_cooldown = cooldown;
+        self
+    }
+
+    /// Per-client-address limits; `None` turns them off (behind a gateway that limits, and
+    /// for tests). Default: [`IpLimits::default`] (`MYAUTH_IP_RATE_LIMITS=off`).
+    #[must_use]
+    pub fn with_ip_limits(mut self, limits: Option<IpLimits>) -> Self {
+        self.ip_limits = limits;
+        self
+    }
+
+    /// Proxies whose `X-Forwarded-For` is believed. Default none: the peer address is the
+    /// client (`MYAUTH_TRUSTED_PROXIES`, comma-separated CIDRs).
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, proxies: Vec<IpNet>) -> Self {
+        self.trusted_proxies = proxies;
+        self
+    }
+
+    /// When the counter store (or Redis) fails: `false` (default) refuses with 503, so a
+    /// counter outage never turns the limits off; `true` lets requests through and logs
+    /// it (`MYAUTH_LIMITS_FAIL_OPEN`).
+    #[must_use]
+    pub fn with_limits_fail_open(mut self, open: bool) -> Self {
+        self.limits_fail_open = open;
+        self
+    }
+
+    /// The revocation poll interval.
+    pub fn revocation_poll(&self) -> Duration {
+        self.revocation_poll
+    }
+
+    /// How long a revocation view may go without a successful poll.
+    pub fn revocation_max_staleness(&self) -> Option<Duration> {
+        self.revocation_max_staleness
+    }
+
+    /// The refresh-token reuse grace window.
+    pub fn refresh_reuse_grace(&self) -> Duration {
+        self.refresh_reuse_grace
+    }
+
+    /// The per-account login throttle.
+    pub fn login_throttle(&self) -> Throttle {
+        self.login_throttle
+    }
+
+    /// The per-account email cooldown.
+    pub fn email_cooldown(&self) -> Duration {
+        self.email_cooldown
+    }
+
+    /// The per-client-address limits, if on.
+    pub fn ip_limits(&self) -> Option<&IpLimits> {
+        self.ip_limits.as_ref()
+    }
+
+    /// The trusted proxies.
+    pub fn trusted_proxies(&self) -> &[IpNet] {
+        &self.trusted_proxies
+    }
+
+    /// Whether the limits let requests through when their store fails.
+    pub fn limits_fail_open(&self) -> bool {
+        self.limits_fail_open
     }
 
     pub(crate) fn jwt_secret(&self) -> &SecretString {

@@ -225,6 +225,73 @@ impl Throttle {
     }
 }
 
+/// The route groups that per-client-address limits apply to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LimitGroup {
+    /// Login and the second factor of a login.
+    Login,
+    /// Registration.
+    Registration,
+    /// Requests that send an email (password reset, verification).
+    Email,
+    /// Token endpoints (refresh, logout).
+    Tokens,
+}
+
+impl LimitGroup {
+    /// The scope name of the group's counters.
+    pub fn scope(self) -> &'static str {
+        match self {
+            Self::Login => "ip:login",
+            Self::Registration => "ip:register",
+            Self::Email => "ip:email",
+            Self::Tokens => "ip:tokens",
+        }
+    }
+}
+
+/// Token buckets per client address (IPv6 per /64), one per [`LimitGroup`].
+///
+/// The defaults let a person, or an office behind one address, do everything they would
+/// do by hand, and stop a script: login 20 at once then one every 3 s (so about 1 200
+/// password guesses an hour from one address, spread over any number of accounts, each of
+/// which is throttled by itself); registration and email requests 5 at once then one a
+/// minute; refresh and logout 60 at once then one a second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpLimits {
+    /// Login and the second factor.
+    pub login: RateLimit,
+    /// Registration.
+    pub registration: RateLimit,
+    /// Password-reset and verification requests.
+    pub email: RateLimit,
+    /// Refresh and logout.
+    pub tokens: RateLimit,
+}
+
+impl Default for IpLimits {
+    fn default() -> Self {
+        Self {
+            login: RateLimit::new(20, Duration::seconds(3)),
+            registration: RateLimit::new(5, Duration::minutes(1)),
+            email: RateLimit::new(5, Duration::minutes(1)),
+            tokens: RateLimit::new(60, Duration::seconds(1)),
+        }
+    }
+}
+
+impl IpLimits {
+    /// The bucket of a group.
+    pub fn of(&self, group: LimitGroup) -> RateLimit {
+        match group {
+            LimitGroup::Login => self.login,
+            LimitGroup::Registration => self.registration,
+            LimitGroup::Email => self.email,
+            LimitGroup::Tokens => self.tokens,
+        }
+    }
+}
+
 /// The stored state of a throttle.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ThrottleState {

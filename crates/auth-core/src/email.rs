@@ -111,9 +111,32 @@ impl EmailError {
 
 /// Writes emails to the log (`tracing`, target `myauth::email`) instead of sending them.
 ///
-/// For development only: the log line contains the link, which is a credential.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LogEmailSender;
+/// **For development only**: the log line contains the link, which is a credential — whoever
+/// reads the log can reset the account's password. Building one logs a warning saying so.
+/// Never use it where the logs are read by anyone but the developer.
+#[derive(Debug, Clone, Copy)]
+pub struct LogEmailSender {
+    _private: (),
+}
+
+impl LogEmailSender {
+    /// A sender that writes every email (with its link) to the log, and warns once, now,
+    /// that this is for development only.
+    pub fn new() -> Self {
+        tracing::warn!(
+            target: "myauth::email",
+            "emails are written to the log with their links (LogEmailSender): for development \
+             only, anyone who reads these logs can take over the accounts they name"
+        );
+        Self { _private: () }
+    }
+}
+
+impl Default for LogEmailSender {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 #[async_trait]
 impl EmailSender for LogEmailSender {
@@ -165,9 +188,14 @@ mod tests {
             token: "t".into(),
             expires_in: Duration::minutes(1),
         };
-        assert!(LogEmailSender.send_verification_email(&email).await.is_ok());
         assert!(
-            LogEmailSender
+            LogEmailSender::new()
+                .send_verification_email(&email)
+                .await
+                .is_ok()
+        );
+        assert!(
+            LogEmailSender::new()
                 .send_password_reset_email(&email)
                 .await
                 .is_ok()

@@ -58,6 +58,17 @@ pub enum AuthError {
     /// A well-formed request failed validation; every failed field is listed.
     #[error("request validation failed")]
     Validation(Vec<FieldError>),
+    /// A session id names no session of the caller (unknown, or another user's: the two
+    /// are indistinguishable).
+    #[error("session not found")]
+    SessionNotFound,
+    /// Too many attempts (the account's login throttle, a client's rate limit, an email
+    /// cooldown answered as such); retry after the given seconds.
+    #[error("too many requests, retry later")]
+    TooManyRequests {
+        /// Seconds until a retry can succeed (at least 1).
+        retry_after: u64,
+    },
     /// Too many password-hashing jobs are already waiting; retry shortly.
     #[error("service is busy, retry shortly")]
     Overloaded,
@@ -76,9 +87,10 @@ impl AuthError {
             | Self::ExpiredToken
             | Self::RevokedToken => 401,
             Self::EmailNotVerified | Self::AccountDisabled | Self::Forbidden => 403,
-            Self::UserNotFound => 404,
+            Self::UserNotFound | Self::SessionNotFound => 404,
             Self::UserAlreadyExists => 409,
             Self::WeakPassword(_) | Self::InvalidEmail | Self::Validation(_) => 422,
+            Self::TooManyRequests { .. } => 429,
             Self::Overloaded | Self::Unavailable(_) => 503,
         }
     }
@@ -89,6 +101,8 @@ impl AuthError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::UserAlreadyExists => "user_already_exists",
             Self::UserNotFound => "user_not_found",
+            Self::SessionNotFound => "session_not_found",
+            Self::TooManyRequests { .. } => "too_many_requests",
             Self::MissingToken => "missing_token",
             Self::InvalidToken => "invalid_token",
             Self::ExpiredToken => "expired_token",
@@ -120,9 +134,11 @@ impl AuthError {
         }
     }
 
-    /// Seconds a client should wait before retrying (`Retry-After`), for 503 answers.
+    /// Seconds a client should wait before retrying (`Retry-After`), for 429 and 503
+    /// answers.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
+            Self::TooManyRequests { retry_after } => Some((*retry_after).max(1)),
             Self::Overloaded => Some(1),
             Self::Unavailable(_) => Some(5),
             _ => None,
@@ -248,6 +264,12 @@ mod tests {
             (AuthError::InvalidCredentials, 401, "invalid_credentials"),
             (AuthError::UserAlreadyExists, 409, "user_already_exists"),
             (AuthError::UserNotFound, 404, "user_not_found"),
+            (AuthError::SessionNotFound, 404, "session_not_found"),
+            (
+                AuthError::TooManyRequests { retry_after: 3 },
+                429,
+                "too_many_requests",
+            ),
             (AuthError::MissingToken, 401, "missing_token"),
             (AuthError::InvalidToken, 401, "invalid_token"),
             (AuthError::ExpiredToken, 401, "expired_token"),

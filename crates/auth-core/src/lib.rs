@@ -40,7 +40,7 @@
 //!
 //! let tokens = service.login("alice@example.com", &password).await?;
 //! let claims = service.authenticate(&tokens.access_token)?;
-//! let me = service.me(claims.sub).await?;
+//! let me = service.me(&claims).await?;
 //! assert_eq!(me.email, "alice@example.com");
 //!
 //! let rotated = service.refresh(&tokens.refresh_token).await?;
@@ -53,6 +53,7 @@
 
 pub mod api;
 pub mod audit;
+mod client;
 mod clock;
 mod config;
 mod counter;
@@ -75,21 +76,24 @@ pub use async_trait::async_trait;
 pub use secrecy;
 
 pub use crate::audit::{AuditAnchor, AuditEvent, AuditQuery, AuditRecord};
+pub use crate::client::{ClientInfo, client_ip, limit_key, parse_proxies};
 pub use crate::clock::{Clock, ManualClock, SystemClock, truncate_to_millis};
 pub use crate::config::{AuthConfig, HashingConfig, JwtAlgorithm, default_pool_size};
 pub use crate::counter::{
-    CounterKey, MAX_THROTTLE_SHIFT, RateDecision, RateLimit, Throttle, ThrottleDecision,
-    ThrottleState, unix_millis,
+    CounterKey, IpLimits, LimitGroup, MAX_THROTTLE_SHIFT, RateDecision, RateLimit, Throttle,
+    ThrottleDecision, ThrottleState, unix_millis,
 };
 pub use crate::email::{EmailError, EmailLink, EmailSender, LogEmailSender};
 pub use crate::error::{AuthError, BoxError, ConfigError, FieldError, StoreError};
 pub use crate::jwt::{ACCESS_TOKEN_TYP, Claims, MAX_JWT_LEN, VERIFY_TOKEN_TYP};
 pub use crate::mfa::{RecoveryCodeHash, TotpRecord};
 pub use crate::password::{PasswordHasher, Verification};
-pub use crate::policy::{MAX_PASSWORD_BYTES, PasswordPolicy, PolicyViolation};
+pub use crate::policy::{
+    MAX_PASSWORD_BYTES, MIN_CONTEXT_WORD_CHARS, PasswordPolicy, PolicyViolation,
+};
 pub use crate::service::{
     AdminAccess, AuthService, AuthServiceBuilder, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROLE_LEN,
-    MAX_ROLES, TokenPair,
+    MAX_ROLES, SessionList, SessionView, TokenPair,
 };
 pub use crate::session::{
     MAX_IP_CHARS, MAX_USER_AGENT_CHARS, Revocation, RotateOutcome, SessionRecord, truncate_chars,

@@ -51,6 +51,8 @@ pub fn document() -> Value {
     };
     let id_param = json!([{"name": "id", "in": "path", "required": true,
                            "schema": {"type": "string", "format": "uuid"}}]);
+    let session_param = json!([{"name": "id", "in": "path", "required": true,
+                                "schema": {"type": "string", "format": "uuid"}}]);
 
     json!({
         "openapi": "3.1.0",
@@ -161,6 +163,34 @@ pub fn document() -> Value {
                 "operationId": "openapi", "tags": ["meta"], "summary": "This document (OpenAPI 3.1)",
                 "responses": {"200": {"description": "The OpenAPI document", "content": {"application/json": {"schema": {"type": "object"}}}}}
             }},
+            "/auth/sessions": {"get": {
+                "operationId": "listSessions", "tags": ["sessions"], "summary": "The caller's live sessions, newest first", "security": bearer,
+                "responses": with_common(json!({
+                    "200": ok("The sessions; `current` marks the one of this access token", "SessionList"),
+                    "401": problem("missing_token, invalid_token, expired_token or revoked_token"),
+                    "403": problem("account_disabled")
+                }))
+            }},
+            "/auth/sessions/{id}": {"delete": {
+                "operationId": "deleteSession", "tags": ["sessions"], "summary": "End one of the caller's sessions", "security": bearer,
+                "parameters": session_param,
+                "responses": with_common(json!({
+                    "204": empty("Ended: its refresh tokens stop working, its access tokens are cut"),
+                    "401": problem("missing_token, invalid_token, expired_token or revoked_token"),
+                    "403": problem("account_disabled"),
+                    "404": problem("session_not_found (unknown, or another user's)")
+                }))
+            }},
+            "/auth/admin/users/{id}/sessions": {
+                "get": {
+                    "operationId": "listUserSessions", "tags": ["admin"], "summary": "A user's live sessions", "security": bearer, "parameters": id_param,
+                    "responses": with_common(json!({"200": ok("The sessions", "SessionList"), "401": problem("unauthenticated"), "403": problem("forbidden"), "404": problem("user_not_found")}))
+                },
+                "delete": {
+                    "operationId": "endUserSessions", "tags": ["admin"], "summary": "End every session of a user and cut their access tokens", "security": bearer, "parameters": id_param,
+                    "responses": with_common(json!({"204": empty("Every session ended"), "401": problem("unauthenticated"), "403": problem("forbidden"), "404": problem("user_not_found")}))
+                }
+            },
             "/auth/admin/users": {"get": {
                 "operationId": "listUsers", "tags": ["admin"], "summary": "A page of users, oldest first", "security": bearer,
                 "parameters": [
@@ -209,9 +239,10 @@ fn schemas() -> Value {
             "user_settings": {"type": "object"},
             "is_verified": {"type": "boolean"},
             "is_active": {"type": "boolean"},
+            "mfa_enabled": {"type": "boolean"},
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"}
-        }), &["id", "email", "username", "roles", "user_settings", "is_verified", "is_active", "created_at", "updated_at"]),
+        }), &["id", "email", "username", "roles", "user_settings", "is_verified", "is_active", "mfa_enabled", "created_at", "updated_at"]),
         "TokenPair": object(json!({
             "access_token": string,
             "token_type": {"type": "string", "const": "bearer"},
@@ -229,6 +260,16 @@ fn schemas() -> Value {
             "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}}
         }), &["type", "title", "status", "detail", "code"]),
         "Accepted": object(json!({"detail": string}), &["detail"]),
+        "Session": object(json!({
+            "id": {"type": "string", "format": "uuid"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "last_used_at": {"type": "string", "format": "date-time"},
+            "expires_at": {"type": "string", "format": "date-time"},
+            "user_agent": {"type": ["string", "null"], "maxLength": 256},
+            "ip": {"type": ["string", "null"]},
+            "current": {"type": "boolean"}
+        }), &["id", "created_at", "last_used_at", "expires_at", "user_agent", "ip", "current"]),
+        "SessionList": object(json!({"items": {"type": "array", "items": {"$ref": "#/components/schemas/Session"}}}), &["items"]),
         "RegisterRequest": object(json!({"email": {"type": "string", "format": "email"}, "username": {"type": "string", "maxLength": 64}, "password": {"type": "string", "format": "password", "minLength": 8, "maxLength": 128}}), &["email", "username", "password"]),
         "LoginRequest": object(json!({"email": {"type": "string", "format": "email"}, "password": {"type": "string", "format": "password"}}), &["email", "password"]),
         "PasswordGrant": object(json!({"grant_type": {"type": "string", "const": "password"}, "username": string, "password": {"type": "string", "format": "password"}}), &["grant_type", "username", "password"]),
@@ -257,6 +298,6 @@ mod tests {
             let name: String = part.chars().take_while(|c| c.is_alphanumeric()).collect();
             assert!(schemas.contains_key(&name), "dangling $ref {name}");
         }
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 17);
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 20);
     }
 }

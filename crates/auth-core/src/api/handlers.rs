@@ -13,36 +13,64 @@ use super::requests::{
 };
 use super::response::{empty, json, tokens};
 use super::{ApiRequest, ApiResponse, Endpoint, Problem};
+use crate::client::ClientInfo;
 use crate::error::AuthError;
 use crate::service::{AdminAccess, AuthService};
 use crate::user::{NewUser, ProfileUpdate, UserId};
 
 type Outcome = Result<ApiResponse, Problem>;
 
-/// Answers one request to one endpoint. Every failure becomes the contract's problem
-/// document; internal ones are logged with their source.
+/// Answers one request to one endpoint. The client (its address through the trusted
+/// proxies, its `User-Agent`) is determined first and is the current [`ClientInfo`] while
+/// the request is served; the endpoint's per-client limit is taken before anything else.
+/// Every failure becomes the contract's problem document; internal ones are logged with
+/// their source.
 pub async fn handle(service: &AuthService, endpoint: Endpoint, request: ApiRequest) -> ApiResponse {
-    let outcome = match endpoint {
-        Endpoint::Register => register(service, &request).await,
-        Endpoint::Login => login(service, &request).await,
-        Endpoint::Refresh => refresh(service, &request).await,
-        Endpoint::Logout => logout(service, &request).await,
-        Endpoint::LogoutAll => logout_all(service, &request).await,
-        Endpoint::PasswordResetRequest => password_reset_request(service, &request).await,
-        Endpoint::PasswordReset => password_reset(service, &request).await,
-        Endpoint::VerifyEmailRequest => verify_email_request(service, &request).await,
-        Endpoint::VerifyEmail => verify_email(service, &request).await,
-        Endpoint::Me => me(service, &request).await,
-        Endpoint::UpdateMe => update_me(service, &request).await,
-        Endpoint::ChangePassword => change_password(service, &request).await,
+    let client = ClientInfo::from_request(
+        request.peer.map(|peer| peer.ip()),
+        &request.headers,
+        service.config().trusted_proxies(),
+    );
+    let ip = client.ip;
+    client
+        .scope(async move {
+            if let (Some(group), Some(ip)) = (endpoint.limit_group(), ip)
+                && let Err(error) = service.check_client_limit(group, ip).await
+            {
+                return Problem::from(error).to_response();
+            }
+            dispatch(service, endpoint, &request)
+                .await
+                .unwrap_or_else(|problem| problem.to_response())
+        })
+        .await
+}
+
+async fn dispatch(service: &AuthService, endpoint: Endpoint, request: &ApiRequest) -> Outcome {
+    match endpoint {
+        Endpoint::Register => register(service, request).await,
+        Endpoint::Login => login(service, request).await,
+        Endpoint::Refresh => refresh(service, request).await,
+        Endpoint::Logout => logout(service, request).await,
+        Endpoint::LogoutAll => logout_all(service, request).await,
+        Endpoint::PasswordResetRequest => password_reset_request(service, request).await,
+        Endpoint::PasswordReset => password_reset(service, request).await,
+        Endpoint::VerifyEmailRequest => verify_email_request(service, request).await,
+        Endpoint::VerifyEmail => verify_email(service, request).await,
+        Endpoint::Me => me(service, request).await,
+        Endpoint::UpdateMe => update_me(service, request).await,
+        Endpoint::ChangePassword => change_password(service, request).await,
         Endpoint::OpenApi => Ok(openapi()),
-        Endpoint::ListUsers => list_users(service, &request).await,
-        Endpoint::GetUser => get_user(service, &request).await,
-        Endpoint::DeactivateUser => deactivate_user(service, &request).await,
-        Endpoint::ActivateUser => activate_user(service, &request).await,
-        Endpoint::SetRoles => set_roles(service, &request).await,
-    };
-    outcome.unwrap_or_else(|problem| problem.to_response())
+        Endpoint::ListUsers => list_users(service, request).await,
+        Endpoint::GetUser => get_user(service, request).await,
+        Endpoint::DeactivateUser => deactivate_user(service, request).await,
+        Endpoint::ActivateUser => activate_user(service, request).await,
+        Endpoint::SetRoles => set_roles(service, request).await,
+        Endpoint::Sessions => sessions(service, request).await,
+        Endpoint::DeleteSession => delete_session(service, request).await,
+        Endpoint::UserSessions => user_sessions(service, request).await,
+        Endpoint::EndUserSessions => end_user_sessions(service, request).await,
+    }
 }
 
 async fn register(service: &AuthService, request: &ApiRequest) -> Outcome {
@@ -106,16 +134,13 @@ async fn verify_email(service: &AuthService, request: &ApiRequest) -> Outcome {
 
 async fn me(service: &AuthService, request: &ApiRequest) -> Outcome {
     let claims = service.authenticate_headers(&request.headers)?;
-    json(StatusCode::OK, &service.me(claims.sub).await?)
+    json(StatusCode::OK, &service.me(&claims).await?)
 }
 
 async fn update_me(service: &AuthService, request: &ApiRequest) -> Outcome {
     let claims = service.authenticate_headers(&request.headers)?;
     let update: ProfileUpdate = request.decode()?;
-    json(
-        StatusCode::OK,
-        &service.update_me(claims.sub, update).await?,
-    )
+    json(StatusCode::OK, &service.update_me(&claims, update).await?)
 }
 
 async fn change_password(service: &AuthService, request: &ApiRequest) -> Outcome {
@@ -125,7 +150,7 @@ async fn change_password(service: &AuthService, request: &ApiRequest) -> Outcome
         new_password,
     } = request.decode()?;
     service
-        .change_password(claims.sub, &current_password, &new_password)
+        .change_password(&claims, &current_password, &new_password)
         .await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
@@ -153,6 +178,39 @@ fn user_id(request: &ApiRequest) -> Result<UserId, Problem> {
         .as_deref()
         .and_then(|raw| raw.parse().ok())
         .ok_or_else(|| AuthError::UserNotFound.into())
+}
+
+async fn sessions(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let claims = service.authenticate_headers(&request.headers)?;
+    json(StatusCode::OK, &service.sessions(&claims).await?)
+}
+
+async fn delete_session(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let claims = service.authenticate_headers(&request.headers)?;
+    // An id that is not a UUID names no session: the same 404 as an unknown one.
+    let id = request
+        .id
+        .as_deref()
+        .and_then(|raw| raw.parse::<uuid::Uuid>().ok())
+        .ok_or(AuthError::SessionNotFound)?;
+    service.end_own_session(&claims, id).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+async fn user_sessions(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let access = admin(service, request).await?;
+    json(
+        StatusCode::OK,
+        &service.user_sessions(&access, user_id(request)?).await?,
+    )
+}
+
+async fn end_user_sessions(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let access = admin(service, request).await?;
+    service
+        .end_user_sessions(&access, user_id(request)?)
+        .await?;
+    Ok(empty(StatusCode::NO_CONTENT))
 }
 
 async fn list_users(service: &AuthService, request: &ApiRequest) -> Outcome {

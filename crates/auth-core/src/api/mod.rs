@@ -169,6 +169,14 @@ pub enum Endpoint {
     ActivateUser,
     /// `PUT /users/{id}/roles` (admin).
     SetRoles,
+    /// `GET /sessions`.
+    Sessions,
+    /// `DELETE /sessions/{id}`.
+    DeleteSession,
+    /// `GET /users/{id}/sessions` (admin).
+    UserSessions,
+    /// `DELETE /users/{id}/sessions` (admin).
+    EndUserSessions,
 }
 
 impl Endpoint {
@@ -188,6 +196,20 @@ impl Endpoint {
                 | Self::ChangePassword
                 | Self::SetRoles
         )
+    }
+}
+
+impl Endpoint {
+    /// The per-client-address limit the endpoint counts toward, if any.
+    pub fn limit_group(self) -> Option<crate::LimitGroup> {
+        use crate::LimitGroup;
+        match self {
+            Self::Login => Some(LimitGroup::Login),
+            Self::Register => Some(LimitGroup::Registration),
+            Self::PasswordResetRequest | Self::VerifyEmailRequest => Some(LimitGroup::Email),
+            Self::Refresh | Self::Logout => Some(LimitGroup::Tokens),
+            _ => None,
+        }
     }
 }
 
@@ -211,7 +233,7 @@ const fn route(method: Method, path: &'static str, endpoint: Endpoint) -> Route 
     }
 }
 
-static AUTH_ROUTES: [Route; 13] = [
+static AUTH_ROUTES: [Route; 15] = [
     route(Method::POST, "/register", Endpoint::Register),
     route(Method::POST, "/login", Endpoint::Login),
     route(Method::POST, "/refresh", Endpoint::Refresh),
@@ -233,9 +255,11 @@ static AUTH_ROUTES: [Route; 13] = [
     route(Method::PATCH, "/me", Endpoint::UpdateMe),
     route(Method::POST, "/change-password", Endpoint::ChangePassword),
     route(Method::GET, "/openapi.json", Endpoint::OpenApi),
+    route(Method::GET, "/sessions", Endpoint::Sessions),
+    route(Method::DELETE, "/sessions/{id}", Endpoint::DeleteSession),
 ];
 
-static ADMIN_ROUTES: [Route; 5] = [
+static ADMIN_ROUTES: [Route; 7] = [
     route(Method::GET, "/users", Endpoint::ListUsers),
     route(Method::GET, "/users/{id}", Endpoint::GetUser),
     route(
@@ -245,6 +269,12 @@ static ADMIN_ROUTES: [Route; 5] = [
     ),
     route(Method::POST, "/users/{id}/activate", Endpoint::ActivateUser),
     route(Method::PUT, "/users/{id}/roles", Endpoint::SetRoles),
+    route(Method::GET, "/users/{id}/sessions", Endpoint::UserSessions),
+    route(
+        Method::DELETE,
+        "/users/{id}/sessions",
+        Endpoint::EndUserSessions,
+    ),
 ];
 
 /// The auth routes, to mount under a prefix (the contract uses `/auth`).

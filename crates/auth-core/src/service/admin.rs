@@ -5,9 +5,11 @@
 use secrecy::SecretString;
 
 use super::AuthService;
+use super::sessions::SessionList;
 use crate::error::{AuthError, FieldError};
 use crate::jwt::Claims;
-use crate::user::{NewUser, User, UserId, UserPage, UserPatch, normalize_email};
+use crate::token::TokenKind;
+use crate::user::{Invalidate, NewUser, User, UserId, UserPage, UserPatch, normalize_email};
 
 /// Default page size of [`AuthService::list_users`].
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -34,14 +36,14 @@ impl AdminAccess {
 }
 
 impl AuthService {
-    /// Loads the caller and checks they are active and hold the admin role (one store
-    /// read).
+    /// Loads the caller and checks they are active, their token not cut, and that they
+    /// hold the admin role now (one store read).
     ///
     /// # Errors
     ///
     /// [`AuthError::Forbidden`], or the errors of [`me`](Self::me).
     pub async fn admin_access(&self, caller: &Claims) -> Result<AdminAccess, AuthError> {
-        let admin = self.me(caller.sub).await?;
+        let admin = self.me(caller).await?;
         if admin.has_role(self.inner.config.admin_role()) {
             Ok(AdminAccess { admin })
         } else {
@@ -81,7 +83,8 @@ impl AuthService {
             .ok_or(AuthError::UserNotFound)
     }
 
-    /// Deactivates a user and revokes all their tokens (ASVS 5.0 7.4.2).
+    /// Deactivates a user, ends every session and cuts every access token (ASVS 5.0
+    /// 7.4.2), in one store write; their reset tokens are revoked first.
     ///
     /// # Errors
     ///
@@ -93,18 +96,23 @@ impl AuthService {
         id: UserId,
     ) -> Result<User, AuthError> {
         let now = self.now();
+        self.inner
+            .store
+            .revoke_user_tokens(id, Some(TokenKind::PasswordReset), now)
+            .await?;
         let user = self
             .patch_user(
                 id,
                 UserPatch {
                     is_active: Some(false),
                     updated_at: Some(now),
+                    invalidate: Some(Invalidate::Sessions),
                     ..UserPatch::default()
                 },
             )
             .await?;
-        self.inner.store.revoke_user_tokens(id, None, now).await?;
-        tracing::info!(admin.id = %access.admin.id, "user deactivated; all sessions revoked");
+        self.cut_user(&user, now);
+        tracing::info!(admin.id = %access.admin.id, "user deactivated; every session ended");
         Ok(user)
     }
 
@@ -130,7 +138,10 @@ impl AuthService {
     }
 
     /// Replaces a user's roles. Role names are 1–64 characters of letters, digits and
-    /// `_ - . :`; at most 32 roles; duplicates are dropped.
+    /// `_ - . :`; at most 32 roles; duplicates are dropped. Access tokens issued before
+    /// carry the old roles: the stateless extractors refuse them from now on (the client
+    /// refreshes and gets the current roles), the database-checked routes apply the
+    /// current ones.
     ///
     /// # Errors
     ///
@@ -144,27 +155,77 @@ impl AuthService {
         roles: Vec<String>,
     ) -> Result<User, AuthError> {
         let roles = validate_roles(roles)?;
+        let now = self.now();
         let user = self
             .patch_user(
                 id,
                 UserPatch {
                     roles: Some(roles),
-                    updated_at: Some(self.now()),
+                    updated_at: Some(now),
+                    invalidate: Some(Invalidate::AccessTokens),
                     ..UserPatch::default()
                 },
             )
             .await?;
+        self.cut_user(&user, now);
         tracing::info!(admin.id = %access.admin.id, roles = ?user.roles, "roles replaced");
         Ok(user)
     }
 
-    /// Makes sure an active, verified account with the admin role exists for this email,
-    /// creating it with this password if needed (an existing account keeps its password).
-    /// For bootstrapping a deployment from configuration.
+    /// A user's live sessions.
     ///
     /// # Errors
     ///
-    /// [`AuthError::InvalidEmail`], [`AuthError::WeakPassword`], [`AuthError::Unavailable`].
+    /// [`AuthError::UserNotFound`], [`AuthError::Unavailable`].
+    pub async fn user_sessions(
+        &self,
+        _access: &AdminAccess,
+        id: UserId,
+    ) -> Result<SessionList, AuthError> {
+        self.inner
+            .store
+            .find_user_by_id(id)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        self.list_sessions(id, None).await
+    }
+
+    /// Ends every session of a user and cuts their access tokens.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::UserNotFound`], [`AuthError::Unavailable`].
+    #[tracing::instrument(skip_all, fields(user.id = %id))]
+    pub async fn end_user_sessions(
+        &self,
+        access: &AdminAccess,
+        id: UserId,
+    ) -> Result<(), AuthError> {
+        self.cut_all_sessions(id)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        tracing::info!(admin.id = %access.admin.id, "every session of the user ended");
+        Ok(())
+    }
+
+    /// Makes sure an admin account exists for this email, for bootstrapping a deployment
+    /// from configuration (docs/security.md, decision 11):
+    ///
+    /// - no account has the email: one is created, verified, with this password (which
+    ///   must pass the password policy) and the admin role;
+    /// - an account has it and holds the admin role: it is left exactly as it is (its
+    ///   password may have been changed since);
+    /// - an account has it without the admin role: it is given the role only if this
+    ///   password verifies against its hash — otherwise whoever registered the address
+    ///   first would be made admin by the operator's configuration.
+    ///
+    /// Start-up never changes an existing account's activation or verification.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidCredentials`] when an existing account's password is not this
+    /// one; [`AuthError::InvalidEmail`], [`AuthError::WeakPassword`],
+    /// [`AuthError::Unavailable`].
     pub async fn ensure_admin(
         &self,
         email: &str,
@@ -174,22 +235,33 @@ impl AuthService {
         let admin_role = self.inner.config.admin_role().to_owned();
         let store = &self.inner.store;
         if let Some(user) = store.find_user_by_email(&email).await? {
-            let mut roles = user.roles.clone();
-            if !roles.contains(&admin_role) {
-                roles.push(admin_role);
+            if user.has_role(&admin_role) {
+                return Ok(user);
             }
-            return self
+            let verification = self
+                .inner
+                .hasher
+                .verify(password, Some(&user.password_hash))
+                .await?;
+            if !verification.matched {
+                return Err(AuthError::InvalidCredentials);
+            }
+            let mut roles = user.roles.clone();
+            roles.push(admin_role);
+            let now = self.now();
+            let user = self
                 .patch_user(
                     user.id,
                     UserPatch {
                         roles: Some(roles),
-                        is_verified: Some(true),
-                        is_active: Some(true),
-                        updated_at: Some(self.now()),
+                        updated_at: Some(now),
+                        invalidate: Some(Invalidate::AccessTokens),
                         ..UserPatch::default()
                     },
                 )
-                .await;
+                .await?;
+            self.cut_user(&user, now);
+            return Ok(user);
         }
         let new_user = NewUser {
             username: email.split('@').next().unwrap_or("admin").to_owned(),
@@ -197,7 +269,7 @@ impl AuthService {
             password: password.clone(),
         };
         match self.create_account(&new_user, vec![admin_role], true).await {
-            // Another process created it at the same moment: promote theirs.
+            // Another process created it at the same moment: the rules above decide.
             Err(AuthError::UserAlreadyExists) => {
                 Box::pin(self.ensure_admin(&new_user.email, password)).await
             }

@@ -1,26 +1,44 @@
 //! [`AuthService`]: every use case of the API contract, independent of any web framework.
+//!
+//! One file per concern: `registration.rs`, `login.rs`, `sessions.rs` (refresh, logout,
+//! the session list), `authentication.rs` (access tokens, the signed-in user),
+//! `profile.rs`, `recovery.rs` (password reset, email verification), `admin.rs`;
+//! `limits.rs` and `revocation.rs` hold the abuse limits and the revocation view, `keys.rs`
+//! the server's own derived keys.
 
-mod account;
 mod admin;
+mod authentication;
+mod keys;
+mod limits;
+mod login;
+mod profile;
 mod recovery;
-mod session;
+mod registration;
+pub(crate) mod revocation;
+mod sessions;
 
+pub use self::sessions::{SessionList, SessionView};
 pub use admin::{AdminAccess, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROLE_LEN, MAX_ROLES};
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use self::keys::ServerKeys;
+use self::revocation::RevocationView;
 use crate::clock::{Clock, SystemClock, truncate_to_millis};
 use crate::config::AuthConfig;
 use crate::email::{EmailLink, EmailSender};
 use crate::error::{AuthError, ConfigError};
 use crate::jwt::JwtKeys;
 use crate::password::PasswordHasher;
-use crate::store::AuthStore;
+use crate::session::Revocation;
+use crate::store::{AuthStore, CounterStore};
+use crate::user::User;
 
 /// The authentication service. Cheap to clone: clones share one state.
 ///
@@ -35,11 +53,15 @@ use crate::store::AuthStore;
 ///     .config(AuthConfig::new("a secret of at least thirty-two bytes")
 ///         .with_require_verified_email(false))
 ///     .store(MemoryStore::new())
-///     .email_sender(LogEmailSender)
+///     .email_sender(LogEmailSender::new())
 ///     .build()?;
 /// # Ok(())
 /// # }
 /// ```
+///
+/// Inside a tokio runtime the service starts, at build or at its first use, one background
+/// task that keeps its revocation view up to date; the task ends when the last clone of
+/// the service is dropped.
 #[derive(Clone)]
 pub struct AuthService {
     inner: Arc<Inner>,
@@ -48,10 +70,14 @@ pub struct AuthService {
 struct Inner {
     config: AuthConfig,
     store: Arc<dyn AuthStore>,
+    counters: Arc<dyn CounterStore>,
     email: Option<Arc<dyn EmailSender>>,
     clock: Arc<dyn Clock>,
     jwt: JwtKeys,
+    keys: ServerKeys,
     hasher: PasswordHasher,
+    view: RevocationView,
+    poller: AtomicBool,
 }
 
 impl fmt::Debug for AuthService {
@@ -59,6 +85,7 @@ impl fmt::Debug for AuthService {
         f.debug_struct("AuthService")
             .field("config", &self.inner.config)
             .field("store", &self.inner.store)
+            .field("counters", &self.inner.counters)
             .field("email", &self.inner.email)
             .field("clock", &self.inner.clock)
             .field("hasher", &self.inner.hasher)
@@ -71,6 +98,7 @@ impl fmt::Debug for AuthService {
 pub struct AuthServiceBuilder {
     config: Option<AuthConfig>,
     store: Option<Arc<dyn AuthStore>>,
+    counters: Option<Arc<dyn CounterStore>>,
     email: Option<Arc<dyn EmailSender>>,
     clock: Option<Arc<dyn Clock>>,
 }
@@ -80,6 +108,7 @@ impl fmt::Debug for AuthServiceBuilder {
         f.debug_struct("AuthServiceBuilder")
             .field("config", &self.config)
             .field("store", &self.store)
+            .field("counters", &self.counters)
             .field("email", &self.email)
             .field("clock", &self.clock)
             .finish()
@@ -105,6 +134,21 @@ impl AuthServiceBuilder {
     #[must_use]
     pub fn shared_store(mut self, store: Arc<dyn AuthStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// Where the abuse counters live. Default: the store. The `auth-redis` crate keeps
+    /// them in Redis instead.
+    #[must_use]
+    pub fn counter_store(mut self, counters: impl CounterStore) -> Self {
+        self.counters = Some(Arc::new(counters));
+        self
+    }
+
+    /// A counter store already behind an `Arc`.
+    #[must_use]
+    pub fn shared_counter_store(mut self, counters: Arc<dyn CounterStore>) -> Self {
+        self.counters = Some(counters);
         self
     }
 
@@ -147,18 +191,36 @@ impl AuthServiceBuilder {
         let config = self.config.unwrap_or_default();
         config.validate()?;
         let store = self.store.ok_or(ConfigError::MissingStore)?;
+        let counters = self
+            .counters
+            .unwrap_or_else(|| Arc::clone(&store) as Arc<dyn CounterStore>);
         let jwt = JwtKeys::new(&config)?;
+        let keys = ServerKeys::new(config.jwt_secret().expose_secret().as_bytes())?;
         let hasher = PasswordHasher::new(config.hashing())?.inline(config.inline_hashing());
-        Ok(AuthService {
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let retention = config.access_ttl() + config.jwt_leeway();
+        let view = RevocationView::new(
+            truncate_to_millis(clock.now()),
+            config.revocation_poll(),
+            retention,
+            config.revocation_max_staleness(),
+        );
+        let service = AuthService {
             inner: Arc::new(Inner {
                 config,
                 store,
+                counters,
                 email: self.email,
-                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                clock,
                 jwt,
+                keys,
                 hasher,
+                view,
+                poller: AtomicBool::new(false),
             }),
-        })
+        };
+        service.ensure_poller();
+        Ok(service)
     }
 }
 
@@ -216,13 +278,31 @@ impl AuthService {
         &self.inner.store
     }
 
-    /// Deletes expired tokens from the store; returns how many. Run it periodically.
+    /// Deletes what has expired from the store — tokens, sessions, abuse counters,
+    /// unconfirmed second-factor set-ups; returns how many records. Run it periodically.
     ///
     /// # Errors
     ///
     /// [`AuthError::Unavailable`] when the store fails.
     pub async fn purge_expired_tokens(&self) -> Result<u64, AuthError> {
-        Ok(self.inner.store.purge_expired_tokens(self.now()).await?)
+        let now = self.now();
+        let store = &self.inner.store;
+        let mut purged = store.purge_expired_tokens(now).await?;
+        purged += store.purge_expired_sessions(now).await?;
+        purged += self.inner.counters.purge_expired_counters(now).await?;
+        purged += store.purge_expired_totp(now).await?;
+        Ok(purged)
+    }
+
+    /// Asks the store for cuts made by other instances now, instead of at the next poll.
+    /// Returns how many cuts the revocation view holds afterwards.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Unavailable`] when the store fails.
+    pub async fn refresh_revocations(&self) -> Result<usize, AuthError> {
+        let report = self.inner.view.poll(&*self.inner.store, self.now()).await?;
+        Ok(report.held)
     }
 
     /// The current time, at the millisecond precision every store keeps.
@@ -230,11 +310,12 @@ impl AuthService {
         truncate_to_millis(self.inner.clock.now())
     }
 
-    fn check_policy(&self, password: &SecretString) -> Result<(), AuthError> {
+    /// Checks a new password against the policy, with the account's own words as context.
+    fn check_policy(&self, password: &SecretString, user: UserWords<'_>) -> Result<(), AuthError> {
         self.inner
             .config
             .password_policy()
-            .check(password.expose_secret())
+            .check_for(password.expose_secret(), user.username, user.email)
             .map_err(AuthError::WeakPassword)
     }
 
@@ -243,6 +324,21 @@ impl AuthService {
             "{}/{path}?token={token}",
             self.inner.config.public_url().trim_end_matches('/')
         )
+    }
+
+    /// Records a cut this instance has just stored, so its own stateless checks see it at
+    /// once.
+    fn cut(&self, revocation: Revocation) {
+        self.inner.view.note(revocation);
+    }
+
+    /// Records that every access token of `user` before its current version is stale.
+    fn cut_user(&self, user: &User, at: OffsetDateTime) {
+        self.cut(Revocation::User {
+            user_id: user.id,
+            token_version: user.token_version,
+            at,
+        });
     }
 
     /// Sends an email in the background, after the state change it follows was stored. The
@@ -265,6 +361,77 @@ impl AuthService {
                 );
             }
         });
+    }
+
+    /// Starts the revocation poller once, in the current runtime, if there is one.
+    fn ensure_poller(&self) {
+        if self.inner.poller.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.inner.poller.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        runtime.spawn(poll_revocations(Arc::downgrade(&self.inner)));
+    }
+}
+
+/// The words of an account a new password must not contain.
+#[derive(Debug, Clone, Copy, Default)]
+struct UserWords<'a> {
+    username: Option<&'a str>,
+    email: Option<&'a str>,
+}
+
+impl<'a> UserWords<'a> {
+    fn of(user: &'a User) -> Self {
+        Self {
+            username: Some(&user.username),
+            email: Some(&user.email),
+        }
+    }
+}
+
+/// Keeps the revocation view current until the service is dropped.
+async fn poll_revocations(inner: Weak<Inner>) {
+    let Some(period) = inner
+        .upgrade()
+        .and_then(|inner| std::time::Duration::try_from(inner.config.revocation_poll()).ok())
+    else {
+        return;
+    };
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        interval.tick().await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let now = truncate_to_millis(inner.clock.now());
+        let poll = inner.view.poll(&*inner.store, now);
+        match tokio::time::timeout(period * 2, poll).await {
+            Ok(Ok(report)) => {
+                if failing {
+                    tracing::info!(cuts = report.held, "revocation view refreshed again");
+                }
+                failing = false;
+            }
+            Ok(Err(error)) => {
+                failing = true;
+                tracing::warn!(
+                    error = &error as &dyn std::error::Error,
+                    "revocation poll failed; keeping the last view"
+                );
+            }
+            Err(_) => {
+                failing = true;
+                inner.view.poll_timed_out();
+                tracing::warn!("revocation poll timed out; keeping the last view");
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use tokio::sync::{Mutex, mpsc};
 
 use crate::clock::ManualClock;
-use crate::config::{AuthConfig, HashingConfig};
+use crate::config::AuthConfig;
 use crate::email::{EmailError, EmailLink, EmailSender};
 use crate::store::memory::MemoryStore;
 use crate::user::{NewUser, User};
@@ -18,18 +18,10 @@ use crate::{AuthService, UserPatch, UserStore};
 pub(crate) const SECRET: &str = "test secret, long enough for HS256!";
 pub(crate) const PASSWORD: &str = "Str0ng!pass";
 
-pub(crate) fn fast_hashing() -> HashingConfig {
-    HashingConfig {
-        memory_kib: 64,
-        iterations: 1,
-        parallelism: 1,
-        max_concurrent: 2,
-        max_waiting: 256,
-    }
-}
+pub(crate) use crate::testing::fast_hashing;
 
 pub(crate) fn config() -> AuthConfig {
-    AuthConfig::new(SECRET).with_hashing(fast_hashing())
+    crate::testing::fast_config(SECRET)
 }
 
 pub(crate) fn secret(s: &str) -> SecretString {
@@ -156,6 +148,30 @@ impl Harness {
             .await
             .expect("update")
             .expect("user exists")
+    }
+
+    pub(crate) fn clock_now(&self) -> time::OffsetDateTime {
+        crate::Clock::now(&self.clock)
+    }
+
+    /// The claims of a fresh access token of `user` (no session).
+    pub(crate) fn claims_of(&self, user: &User) -> crate::Claims {
+        let token = self.service.issue_access_token(user).expect("access token");
+        self.service.authenticate(&token).expect("authentic")
+    }
+
+    /// Logs `email` in with the test password: the pair and its access token's claims.
+    pub(crate) async fn signed_in(&self, email: &str) -> (crate::TokenPair, crate::Claims) {
+        let pair = self
+            .service
+            .login(email, &secret(PASSWORD))
+            .await
+            .expect("login");
+        let claims = self
+            .service
+            .authenticate(&pair.access_token)
+            .expect("authentic");
+        (pair, claims)
     }
 
     pub(crate) async fn admin(&self, email: &str) -> (User, crate::AdminAccess) {
