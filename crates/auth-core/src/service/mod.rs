@@ -148,7 +148,9 @@ impl AuthServiceBuilder {
         config.validate()?;
         let store = self.store.ok_or(ConfigError::MissingStore)?;
         let jwt = JwtKeys::new(&config)?;
-        let hasher = PasswordHasher::new(config.hashing())?.inline(config.inline_hashing());
+        let hasher = PasswordHasher::new(config.hashing())?;
+        #[cfg(feature = "bench-internals")]
+        let hasher = hasher.inline(config.inline_hashing());
         Ok(AuthService {
             inner: Arc::new(Inner {
                 config,
@@ -204,11 +206,6 @@ impl AuthService {
     /// The configuration in force.
     pub fn config(&self) -> &AuthConfig {
         &self.inner.config
-    }
-
-    /// The password hasher (for seeding users or benchmarking with the same limits).
-    pub fn hasher(&self) -> &PasswordHasher {
-        &self.inner.hasher
     }
 
     /// The store.
