@@ -172,7 +172,8 @@ impl AuthConfig {
         }
     }
 
-    /// Reads the `MYAUTH_*` variables of the API contract from the process environment.
+    /// Reads the `MYAUTH_*` variables (docs/http-contract.md, Reference server) from the
+    /// process environment.
     /// Unset variables keep their defaults; an unset `MYAUTH_JWT_SECRET` gives a random
     /// secret and a loud warning.
     ///
@@ -356,7 +357,7 @@ impl AuthConfig {
         self
     }
 
-    /// The signing algorithm. Default HS256 (API contract).
+    /// The signing algorithm. Default HS256 (docs/http-contract.md, Tokens).
     #[must_use]
     pub fn with_jwt_algorithm(mut self, algorithm: JwtAlgorithm) -> Self {
         self.jwt_algorithm = algorithm;
@@ -378,14 +379,14 @@ impl AuthConfig {
         self
     }
 
-    /// Access-token lifetime. Default 30 minutes (the seed).
+    /// Access-token lifetime. Default 30 minutes (the Python MyAuth module's default).
     #[must_use]
     pub fn with_access_ttl(mut self, ttl: Duration) -> Self {
         self.access_ttl = ttl;
         self
     }
 
-    /// Refresh-token lifetime. Default 7 days (the seed).
+    /// Refresh-token lifetime. Default 7 days (the Python MyAuth module's default).
     #[must_use]
     pub fn with_refresh_ttl(mut self, ttl: Duration) -> Self {
         self.refresh_ttl = ttl;
@@ -400,7 +401,7 @@ impl AuthConfig {
         self
     }
 
-    /// Password-reset token lifetime. Default 15 minutes (the seed).
+    /// Password-reset token lifetime. Default 15 minutes (the Python MyAuth module's default).
     #[must_use]
     pub fn with_reset_ttl(mut self, ttl: Duration) -> Self {
         self.reset_ttl = ttl;
@@ -414,7 +415,7 @@ impl AuthConfig {
         self
     }
 
-    /// Clock leeway when validating JWTs. Default 5 s; 0 allowed (SECURITY.md decision 9).
+    /// Clock leeway when validating JWTs. Default 5 s; 0 allowed (docs/security.md, decision 9).
     #[must_use]
     pub fn with_jwt_leeway(mut self, leeway: Duration) -> Self {
         self.jwt_leeway = leeway;
@@ -436,7 +437,7 @@ impl AuthConfig {
         self
     }
 
-    /// The password policy. Default: the seed's ([`PasswordPolicy::default`]).
+    /// The password policy. Default: [`PasswordPolicy::default`], the Python module's rules.
     #[must_use]
     pub fn with_password_policy(mut self, policy: PasswordPolicy) -> Self {
         self.password_policy = policy;

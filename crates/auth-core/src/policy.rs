@@ -1,7 +1,8 @@
 //! The password policy: which new passwords are accepted.
 //!
-//! The default is the seed's policy (8–128 characters with an uppercase letter, a lowercase
-//! letter, a digit and a special character). A NIST SP 800-63B style policy — length only,
+//! The default is the policy of the Python MyAuth module this project re-imagines
+//! (docs/security.md, decision 3): 8–128 characters with an uppercase letter, a lowercase
+//! letter, a digit and a special character. A NIST SP 800-63B style policy — length only,
 //! 15 or more, with a blocklist — is one call away: [`PasswordPolicy::nist`].
 //! Every failed rule is reported at once, so a client can show them all.
 
@@ -40,7 +41,8 @@ impl fmt::Debug for PasswordPolicy {
 }
 
 impl Default for PasswordPolicy {
-    /// The seed's policy: 8–128 characters, upper, lower, digit and special required.
+    /// The Python MyAuth module's policy: 8–128 characters, upper, lower, digit and special
+    /// required.
     fn default() -> Self {
         Self {
             min_chars: 8,
@@ -76,28 +78,28 @@ impl PasswordPolicy {
     }
 
     /// Maximum length in characters. Default 128; it is also capped by
-    /// [`MAX_PASSWORD_BYTES`] of UTF-8 (SECURITY.md decision 5).
+    /// [`MAX_PASSWORD_BYTES`] of UTF-8 (docs/security.md, decision 5).
     #[must_use]
     pub fn with_max_chars(mut self, max: usize) -> Self {
         self.max_chars = max;
         self
     }
 
-    /// Require an uppercase letter. Default true (the seed's policy).
+    /// Require an uppercase letter. Default true (docs/security.md, decision 3).
     #[must_use]
     pub fn with_require_uppercase(mut self, on: bool) -> Self {
         self.require_uppercase = on;
         self
     }
 
-    /// Require a lowercase letter. Default true (the seed's policy).
+    /// Require a lowercase letter. Default true (docs/security.md, decision 3).
     #[must_use]
     pub fn with_require_lowercase(mut self, on: bool) -> Self {
         self.require_lowercase = on;
         self
     }
 
-    /// Require a decimal digit. Default true (the seed's policy).
+    /// Require a decimal digit. Default true (docs/security.md, decision 3).
     #[must_use]
     pub fn with_require_digit(mut self, on: bool) -> Self {
         self.require_digit = on;

@@ -1,4 +1,4 @@
-//! The routes of the HTTP contract (../../shared/API.md).
+//! The routes of the HTTP contract (docs/http-contract.md).
 
 use auth_core::api::{
     Accepted, ChangePasswordRequest, DEFAULT_BODY_LIMIT, EmailRequest, ListQuery, LoginRequest,

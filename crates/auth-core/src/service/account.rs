@@ -33,7 +33,7 @@ impl AuthService {
     }
 
     /// The user behind an access token, loaded from the store; disabled accounts are
-    /// refused at once (SECURITY.md decision 7).
+    /// refused at once (docs/security.md, decision 7).
     ///
     /// # Errors
     ///

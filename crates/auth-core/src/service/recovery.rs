@@ -68,7 +68,7 @@ impl AuthService {
     /// Completes a password reset with a reset token. The token is used up atomically; on
     /// success every refresh token and every other reset token of the user is revoked, and
     /// the email counts as verified (the link reached the mailbox). No login follows
-    /// (SECURITY.md decision 8).
+    /// (docs/security.md, decision 8).
     ///
     /// # Errors
     ///

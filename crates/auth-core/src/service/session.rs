@@ -70,7 +70,7 @@ impl AuthService {
     ///
     /// An unknown email and a wrong password give the same error after the same work (the
     /// password is verified against a dummy hash). Disabled and unverified accounts are
-    /// refused only after the password was right (SECURITY.md decision 1). A hash made with
+    /// refused only after the password was right (docs/security.md, decision 1). A hash made with
     /// older parameters is replaced on success.
     ///
     /// # Errors
@@ -217,7 +217,7 @@ impl AuthService {
     }
 
     /// Revokes every refresh token of the user: logs out all sessions. Access tokens
-    /// already issued live until they expire (SECURITY.md decision 7).
+    /// already issued live until they expire (docs/security.md, decision 7).
     ///
     /// # Errors
     ///
