@@ -1,5 +1,6 @@
-//! The seed's quick start in Rust: an axum application with its own routes and the auth
-//! routes nested at `/auth`, on SQLite. One of its routes is protected by `CurrentUser`.
+//! The quick start of the Python MyAuth module, in Rust: an axum application with its own
+//! routes and the auth routes nested at `/auth`, on SQLite. One of its routes is protected by
+//! `CurrentUser`.
 //!
 //! `cargo run --example quickstart`, then e.g.
 //! `curl -X POST localhost:8000/auth/register -H 'content-type: application/json' \

@@ -5,6 +5,7 @@
 //! It prints one line `listening on ADDR` once it accepts connections, and exits non-zero
 //! with a one-line reason on bad configuration.
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -22,6 +23,9 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal: in a file, a pipe or a log collector the
+        // escape codes are noise that breaks grep and log parsers.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,

@@ -35,23 +35,17 @@ ensure_postgres() {
   export MYAUTH_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5432/test"
 }
 
-# A MongoDB-wire server for the auth-mongo tests (../shared/tools/mongo-test-server), unless
-# MYAUTH_TEST_MONGODB_URL points at a real mongod.
+# A MongoDB wire-protocol server for the auth-mongo tests (scripts/mongo-test-server.sh:
+# nx-27017 from PyPI, installed once under ~/.cache/myauth), unless MYAUTH_TEST_MONGODB_URL
+# already points at a real mongod. When neither works the step fails: the MongoDB tests
+# are never skipped quietly.
 ensure_mongodb() {
   if [ -n "${MYAUTH_TEST_MONGODB_URL:-}" ]; then return 0; fi
-  local tool
-  for tool in ../shared/tools/mongo-test-server ../../shared/tools/mongo-test-server; do
-    if [ -f "$tool/mongo-test-server.sh" ]; then
-      # shellcheck source=/dev/null
-      source "$tool/mongo-test-server.sh"
-      trap mongo_test_server_stop EXIT
-      mongo_test_server_start
-      export MYAUTH_TEST_MONGODB_URL="$MONGODB_URI"
-      return 0
-    fi
-  done
-  echo "no MongoDB server: set MYAUTH_TEST_MONGODB_URL or provide ../shared/tools/mongo-test-server" >&2
-  return 1
+  # shellcheck source=scripts/mongo-test-server.sh
+  source scripts/mongo-test-server.sh
+  trap mongo_test_server_stop EXIT
+  mongo_test_server_start
+  export MYAUTH_TEST_MONGODB_URL="$MONGO_TEST_SERVER_URL"
 }
 
 step "cargo fmt --check"

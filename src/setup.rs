@@ -1,5 +1,5 @@
-//! One-call set-up of a complete auth stack, in the spirit of the seed's
-//! `create_auth_app_for_sqlite(...)`.
+//! One-call set-up of a complete auth stack, in the spirit of `create_auth_app_for_sqlite(...)`
+//! of the Python MyAuth module this project re-imagines.
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The HTTP load figures of MyAuth, with one command, from a clean checkout: builds the
-# reference server, the ceiling server and the seeding tool in release, starts them on
+# reference server (with the `bench-internals` switch for the login storm), the ceiling
+# server and the seeding tool (benches/tools) in release, starts them on
 # loopback, seeds users, drives them with wrk (every run bounded in time), and writes
 # benches/http/RESULTS.md. benches/http/README.md says what each figure means.
 #
@@ -67,10 +68,14 @@ if ! command -v wrk >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
 say "building (release) into $CARGO_TARGET_DIR"
-features=()
-[ "$PG" = 1 ] && features=(--features postgres)
-cargo build --release --quiet --example server --example ceiling --example bench_seed "${features[@]}"
-BIN="$CARGO_TARGET_DIR/release/examples"
+# The reference server with `bench-internals`, so that MYAUTH_HASH_INLINE_FOR_BENCHMARKS
+# works for the second login storm (a build without it refuses the variable); the helpers
+# from their own package. Two commands: each package with its own features.
+features=bench-internals
+[ "$PG" = 1 ] && features="$features,postgres"
+cargo build --release --quiet -p myauth --example server --features "$features"
+cargo build --release --quiet -p myauth-bench-tools --bin ceiling --bin bench_seed
+BIN="$CARGO_TARGET_DIR/release"
 CORES="$(nproc)"
 part_done "release build"
 
@@ -86,10 +91,12 @@ fi
 # SERVER_URL once it printed its `listening on` line (at most 30 s).
 start() {
   local bin="$1"; shift
+  local path="$BIN/$bin"
+  [ "$bin" = server ] && path="$BIN/examples/server"
   local log="$WORK/$bin-$RANDOM"
   local pin=()
   [ -n "${SERVER_CPU:-}" ] && pin=(taskset -c "$SERVER_CPU")
-  env MYAUTH_BIND=127.0.0.1:0 "$@" "${pin[@]}" "$BIN/$bin" >"$log.out" 2>"$log.err" &
+  env MYAUTH_BIND=127.0.0.1:0 "$@" "${pin[@]}" "$path" >"$log.out" 2>"$log.err" &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   local _

@@ -1,4 +1,4 @@
-//! The HTTP contract (../shared/API.md), one function per rule, run against every
+//! The HTTP contract (docs/http-contract.md), one function per rule, run against every
 //! adapter × store pair by `http_suite!` in main.rs.
 
 use std::collections::BTreeSet;

@@ -1,4 +1,4 @@
-//! The black-box HTTP suite: the contract of ../shared/API.md, over real HTTP on loopback,
+//! The black-box HTTP suite: the contract of docs/http-contract.md, over real HTTP on loopback,
 //! against every adapter × store pair this build has. Written once; each pair is one line
 //! of `http_suite!`.
 

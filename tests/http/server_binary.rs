@@ -106,6 +106,27 @@ fn bad_settings_stop_the_server_with_one_line_naming_the_variable() {
     }
 }
 
+#[test]
+fn logs_into_a_pipe_carry_no_colour_codes() {
+    // No SMTP URL, so the server warns that emails go to the log: there is a log line.
+    let mut child = server(&[]).spawn().expect("spawn the server");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(30));
+    child.kill().ok();
+    let output = child.wait_with_output().expect("output");
+    let line = line.expect("`listening on` within 30 s");
+    assert!(line.starts_with("listening on "), "first line {line:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("MYAUTH_SMTP_URL is not set"), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "escape codes in {stderr:?}");
+}
+
 #[tokio::test]
 async fn the_server_announces_its_address_and_serves_the_contract() {
     let mut child = server(&[("MYAUTH_DB_MAX_CONNECTIONS", "2")])

@@ -1,21 +1,16 @@
-//! The loopback SMTP server of auth-smtp's tests, reused here so that in the SMTP rows of
-//! the suite every link the tests follow came out of a real SMTP conversation.
+//! The loopback SMTP server of the `test-smtp-server` crate (auth-smtp's tests use it
+//! too), so that in the SMTP rows of the suite every link the tests follow came out of a
+//! real SMTP conversation.
 
-#[allow(
-    dead_code,
-    reason = "the suite uses only part of auth-smtp's test server"
-)]
-#[path = "../../crates/auth-smtp/tests/support/mod.rs"]
-mod server;
-
-pub(crate) use server::TestSmtpServer;
+pub(crate) use test_smtp_server::TestSmtpServer;
+use test_smtp_server::{Mime, Received};
 
 use crate::support::Sent;
 
 /// The link email inside a delivered message: recipient from the envelope, link from the
 /// plain-text part.
-pub(crate) fn link_email(received: server::Received) -> (Sent, auth_core::EmailLink) {
-    let message = server::Mime::parse(&received.data);
+pub(crate) fn link_email(received: Received) -> (Sent, auth_core::EmailLink) {
+    let message = Mime::parse(&received.data);
     // Already decoded by `Mime::parse`: decoding again would turn a token that starts with
     // two hex digits (`token=3A…`) into another one.
     let text = &message.part("text/plain").body;

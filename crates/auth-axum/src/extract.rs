@@ -48,7 +48,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUserRecord {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let service = service(parts)?;
         let claims = service.authenticate_headers(&parts.headers)?;
-        Ok(Self(service.me(claims.sub).await?))
+        Ok(Self(service.me(&claims).await?))
     }
 }
 

@@ -125,6 +125,7 @@ pub struct AuthConfig {
     public_url: String,
     password_policy: PasswordPolicy,
     hashing: HashingConfig,
+    #[cfg(feature = "bench-internals")]
     inline_hashing: bool,
     admin_role: String,
     revocation_poll: Duration,
@@ -139,8 +140,8 @@ pub struct AuthConfig {
 
 impl fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthConfig")
-            .field("jwt_secret", &"[redacted]")
+        let mut f = f.debug_struct("AuthConfig");
+        f.field("jwt_secret", &"[redacted]")
             .field("jwt_algorithm", &self.jwt_algorithm)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
@@ -153,9 +154,10 @@ impl fmt::Debug for AuthConfig {
             .field("require_verified_email", &self.require_verified_email)
             .field("public_url", &self.public_url)
             .field("password_policy", &self.password_policy)
-            .field("hashing", &self.hashing)
-            .field("inline_hashing", &self.inline_hashing)
-            .field("admin_role", &self.admin_role)
+            .field("hashing", &self.hashing);
+        #[cfg(feature = "bench-internals")]
+        f.field("inline_hashing", &self.inline_hashing);
+        f.field("admin_role", &self.admin_role)
             .field("revocation_poll", &self.revocation_poll)
             .field("revocation_max_staleness", &self.revocation_max_staleness)
             .field("refresh_reuse_grace", &self.refresh_reuse_grace)
@@ -196,6 +198,7 @@ impl AuthConfig {
             public_url: "http://localhost:3000".to_owned(),
             password_policy: PasswordPolicy::default(),
             hashing: HashingConfig::default(),
+            #[cfg(feature = "bench-internals")]
             inline_hashing: false,
             admin_role: "admin".to_owned(),
             revocation_poll: Duration::seconds(5),
@@ -209,7 +212,8 @@ impl AuthConfig {
         }
     }
 
-    /// Reads the `MYAUTH_*` variables of the API contract from the process environment.
+    /// Reads the `MYAUTH_*` variables (docs/http-contract.md, Reference server) from the
+    /// process environment.
     /// Unset variables keep their defaults; an unset `MYAUTH_JWT_SECRET` gives a random
     /// secret and a loud warning.
     ///
@@ -335,11 +339,26 @@ impl AuthConfig {
                 reason: "expected true or false".to_owned(),
             })?;
         }
-        if let Some(raw) = lookup("MYAUTH_HASH_INLINE_FOR_BENCHMARKS") {
-            config.inline_hashing = parse_bool(&raw).ok_or_else(|| ConfigError::InvalidVar {
-                name: "MYAUTH_HASH_INLINE_FOR_BENCHMARKS",
+        if let Some(raw) = lookup(INLINE_HASHING_VAR) {
+            let inline = parse_bool(&raw).ok_or_else(|| ConfigError::InvalidVar {
+                name: INLINE_HASHING_VAR,
                 reason: "expected true or false".to_owned(),
             })?;
+            #[cfg(feature = "bench-internals")]
+            {
+                config.inline_hashing = inline;
+            }
+            // A benchmark that asks for inline hashing from a build that cannot do it would
+            // silently measure the default and label it as the other case.
+            #[cfg(not(feature = "bench-internals"))]
+            if inline {
+                return Err(ConfigError::InvalidVar {
+                    name: INLINE_HASHING_VAR,
+                    reason: "this build has no benchmark switches (cargo feature \
+                             `bench-internals`)"
+                        .to_owned(),
+                });
+            }
         }
         config.validate()?;
         Ok(config)
@@ -429,7 +448,7 @@ impl AuthConfig {
         self
     }
 
-    /// The signing algorithm. Default HS256 (API contract).
+    /// The signing algorithm. Default HS256 (docs/http-contract.md, Tokens).
     #[must_use]
     pub fn with_jwt_algorithm(mut self, algorithm: JwtAlgorithm) -> Self {
         self.jwt_algorithm = algorithm;
@@ -451,14 +470,14 @@ impl AuthConfig {
         self
     }
 
-    /// Access-token lifetime. Default 30 minutes (the seed).
+    /// Access-token lifetime. Default 30 minutes (the Python MyAuth module's default).
     #[must_use]
     pub fn with_access_ttl(mut self, ttl: Duration) -> Self {
         self.access_ttl = ttl;
         self
     }
 
-    /// Refresh-token lifetime. Default 7 days (the seed).
+    /// Refresh-token lifetime. Default 7 days (the Python MyAuth module's default).
     #[must_use]
     pub fn with_refresh_ttl(mut self, ttl: Duration) -> Self {
         self.refresh_ttl = ttl;
@@ -473,7 +492,7 @@ impl AuthConfig {
         self
     }
 
-    /// Password-reset token lifetime. Default 15 minutes (the seed).
+    /// Password-reset token lifetime. Default 15 minutes (the Python MyAuth module's default).
     #[must_use]
     pub fn with_reset_ttl(mut self, ttl: Duration) -> Self {
         self.reset_ttl = ttl;
@@ -487,7 +506,7 @@ impl AuthConfig {
         self
     }
 
-    /// Clock leeway when validating JWTs. Default 5 s; 0 allowed (SECURITY.md decision 9).
+    /// Clock leeway when validating JWTs. Default 5 s; 0 allowed (docs/security.md, decision 9).
     #[must_use]
     pub fn with_jwt_leeway(mut self, leeway: Duration) -> Self {
         self.jwt_leeway = leeway;
@@ -509,7 +528,7 @@ impl AuthConfig {
         self
     }
 
-    /// The password policy. Default: the seed's ([`PasswordPolicy::default`]).
+    /// The password policy. Default: [`PasswordPolicy::default`], the Python module's rules.
     #[must_use]
     pub fn with_password_policy(mut self, policy: PasswordPolicy) -> Self {
         self.password_policy = policy;
@@ -524,15 +543,19 @@ impl AuthConfig {
     }
 
     /// Hash passwords on the runtime's worker threads instead of the blocking pool. Default
-    /// false. For benchmarks only (`MYAUTH_HASH_INLINE_FOR_BENCHMARKS`): it demonstrates
-    /// why hashing is moved off the runtime — a login storm then stalls every request.
+    /// false. For benchmarks only (`MYAUTH_HASH_INLINE_FOR_BENCHMARKS`, cargo feature
+    /// `bench-internals`): it demonstrates why hashing is moved off the runtime — a login
+    /// storm then stalls every request. Never in an application.
+    #[cfg(feature = "bench-internals")]
     #[must_use]
     pub fn with_inline_hashing_for_benchmarks(mut self, inline: bool) -> Self {
         self.inline_hashing = inline;
         self
     }
 
-    /// Whether hashing runs on the runtime's threads (benchmarks only).
+    /// Whether hashing runs on the runtime's threads (benchmarks only; cargo feature
+    /// `bench-internals`).
+    #[cfg(feature = "bench-internals")]
     pub fn inline_hashing(&self) -> bool {
         self.inline_hashing
     }
@@ -729,6 +752,11 @@ impl AuthConfig {
     }
 }
 
+/// The benchmark switch of [`AuthConfig::with_inline_hashing_for_benchmarks`]; read by
+/// `from_env` in every build, so that a build without the switch refuses it instead of
+/// ignoring it.
+const INLINE_HASHING_VAR: &str = "MYAUTH_HASH_INLINE_FOR_BENCHMARKS";
+
 fn parse_bool(raw: &str) -> Option<bool> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Some(true),
@@ -835,7 +863,6 @@ mod tests {
             ("MYAUTH_PUBLIC_URL", "https://app.example.com"),
             ("MYAUTH_HASH_CONCURRENCY", "3"),
             ("MYAUTH_HASH_QUEUE", "7"),
-            ("MYAUTH_HASH_INLINE_FOR_BENCHMARKS", "true"),
         ]))
         .unwrap();
         assert_eq!(config.jwt_secret().expose_secret(), SECRET);
@@ -849,8 +876,37 @@ mod tests {
         assert_eq!(config.public_url(), "https://app.example.com");
         assert_eq!(config.hashing().max_concurrent, 3);
         assert_eq!(config.hashing().max_waiting, 7);
+    }
+
+    #[cfg(feature = "bench-internals")]
+    #[test]
+    fn the_inline_hashing_switch_is_read_and_off_by_default() {
+        let config = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            ("MYAUTH_HASH_INLINE_FOR_BENCHMARKS", "true"),
+        ]))
+        .unwrap();
         assert!(config.inline_hashing());
         assert!(!AuthConfig::new(SECRET).inline_hashing(), "off by default");
+    }
+
+    #[cfg(not(feature = "bench-internals"))]
+    #[test]
+    fn the_inline_hashing_switch_is_refused_by_a_build_without_it() {
+        let error = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            ("MYAUTH_HASH_INLINE_FOR_BENCHMARKS", "true"),
+        ]))
+        .unwrap_err();
+        assert!(error.to_string().contains("bench-internals"), "{error}");
+        // Asking for the default is harmless.
+        assert!(
+            AuthConfig::from_lookup(lookup(&[
+                ("MYAUTH_JWT_SECRET", SECRET),
+                ("MYAUTH_HASH_INLINE_FOR_BENCHMARKS", "false"),
+            ]))
+            .is_ok()
+        );
     }
 
     #[test]

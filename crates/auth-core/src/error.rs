@@ -78,7 +78,7 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    /// The HTTP status code of this error, as in the API contract.
+    /// The HTTP status code of this error (docs/http-contract.md, Every error code).
     pub fn status(&self) -> u16 {
         match self {
             Self::InvalidCredentials
@@ -95,7 +95,7 @@ impl AuthError {
         }
     }
 
-    /// The machine-readable error code of this error, as in the API contract.
+    /// The machine-readable error code of this error (docs/http-contract.md, Every error code).
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidCredentials => "invalid_credentials",

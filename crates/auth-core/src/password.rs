@@ -46,6 +46,7 @@ pub struct PasswordHasher {
 }
 
 struct Inner {
+    #[cfg(feature = "bench-internals")]
     inline: bool,
     memory: Arc<MemoryPool>,
     params: Params,
@@ -94,6 +95,7 @@ impl PasswordHasher {
             .map_err(|e| ConfigError::Invalid(format!("argon2 failed: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
+                #[cfg(feature = "bench-internals")]
                 inline: false,
                 memory: Arc::new(memory),
                 params,
@@ -106,8 +108,10 @@ impl PasswordHasher {
     }
 
     /// Runs hashes on the calling task's thread instead of the blocking pool. For
-    /// benchmarks only: it shows what the blocking pool protects, since a hash then holds a
-    /// runtime worker thread for its whole duration and starves every other request.
+    /// benchmarks only (cargo feature `bench-internals`): it shows what the blocking pool
+    /// protects, since a hash then holds a runtime worker thread for its whole duration and
+    /// starves every other request.
+    #[cfg(feature = "bench-internals")]
     #[must_use]
     pub fn inline(self, inline: bool) -> Self {
         let inner = &self.inner;
@@ -193,6 +197,7 @@ impl PasswordHasher {
             .acquire_owned()
             .await
             .map_err(|e| AuthError::Unavailable(Box::new(e)))?;
+        #[cfg(feature = "bench-internals")]
         if self.inner.inline {
             let result = job();
             drop(permit);
@@ -515,6 +520,18 @@ mod tests {
         assert!(ticks >= 5, "runtime starved: only {ticks} ticks");
         assert_eq!(hasher.inner.permits.available_permits(), 1);
         assert_eq!(hasher.in_flight(), 0);
+    }
+
+    #[cfg(feature = "bench-internals")]
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_inline_switch_hashes_on_the_calling_thread() {
+        let caller = std::thread::current().id();
+        let inline = PasswordHasher::new(&fast()).unwrap().inline(true);
+        let ran_on = inline.run(|| std::thread::current().id()).await.unwrap();
+        assert_eq!(ran_on, caller);
+        let pooled = inline.inline(false);
+        let ran_on = pooled.run(|| std::thread::current().id()).await.unwrap();
+        assert_ne!(ran_on, caller);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

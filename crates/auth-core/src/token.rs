@@ -16,7 +16,8 @@ pub const OPAQUE_TOKEN_BYTES: usize = 32;
 /// Longest string accepted as an opaque token; anything longer is refused unhashed.
 pub const MAX_OPAQUE_TOKEN_LEN: usize = 256;
 
-/// What an opaque token is for; the seed's `token_type` discriminator.
+/// What an opaque token is for; the `token_type` discriminator of the Python MyAuth module
+/// this project re-imagines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenKind {
     /// A rotating refresh token.

@@ -59,7 +59,7 @@ impl<'a> FromRequest<'a> for CurrentUserRecord {
         let claims = service
             .authenticate_headers(req.headers())
             .map_err(ApiError::from)?;
-        let user = service.me(claims.sub).await.map_err(ApiError::from)?;
+        let user = service.me(&claims).await.map_err(ApiError::from)?;
         Ok(Self(user))
     }
 }

@@ -1,4 +1,4 @@
-//! The contract of ../shared/API.md over `poem::test::TestClient`, in process, on the memory
+//! The contract of docs/http-contract.md over `poem::test::TestClient`, in process, on the memory
 //! store: statuses, headers and bodies of the auth routes, the admin routes and the
 //! extractors on an application's own routes.
 

@@ -1,5 +1,5 @@
 //! When PostgreSQL is missing, silent or gone, the store fails fast and clearly, and the
-//! service answers 503: never a panic, never a hang (API.md, Conventions).
+//! service answers 503: never a panic, never a hang (docs/http-contract.md, Conventions).
 
 #![expect(
     clippy::expect_used,

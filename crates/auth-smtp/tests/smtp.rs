@@ -1,14 +1,11 @@
-//! Real SMTP conversations on loopback: lettre talks to the test server in `support`.
+//! Real SMTP conversations on loopback: lettre talks to the `test-smtp-server` crate.
 
 // Helpers outside `#[test]` functions count as non-test code for clippy; here a failed
 // unwrap is a failed test, with its message.
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     reason = "test helpers fail the test by panicking"
 )]
-
-mod support;
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +15,19 @@ use auth_core::{
 };
 use auth_smtp::{EmailTemplate, Error, SmtpConfig, SmtpEmailSender};
 use secrecy::SecretString;
-use support::{AuthOptions, Login, Mime, ServerOptions, Stall, TestSmtpServer, error_chain};
+use test_smtp_server::{AuthOptions, Login, Mime, ServerOptions, Stall, TestSmtpServer};
+
+/// The whole `source()` chain of an error, one message per cause, joined by `: `.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}
 
 const FROM: &str = "MyAuth <no-reply@localhost>";
 const PUBLIC_URL: &str = "https://app.example.com";

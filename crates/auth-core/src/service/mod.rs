@@ -196,7 +196,9 @@ impl AuthServiceBuilder {
             .unwrap_or_else(|| Arc::clone(&store) as Arc<dyn CounterStore>);
         let jwt = JwtKeys::new(&config)?;
         let keys = ServerKeys::new(config.jwt_secret().expose_secret().as_bytes())?;
-        let hasher = PasswordHasher::new(config.hashing())?.inline(config.inline_hashing());
+        let hasher = PasswordHasher::new(config.hashing())?;
+        #[cfg(feature = "bench-internals")]
+        let hasher = hasher.inline(config.inline_hashing());
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let retention = config.access_ttl() + config.jwt_leeway();
         let view = RevocationView::new(
@@ -266,11 +268,6 @@ impl AuthService {
     /// The configuration in force.
     pub fn config(&self) -> &AuthConfig {
         &self.inner.config
-    }
-
-    /// The password hasher (for seeding users or benchmarking with the same limits).
-    pub fn hasher(&self) -> &PasswordHasher {
-        &self.inner.hasher
     }
 
     /// The store.

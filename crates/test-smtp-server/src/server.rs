@@ -1,18 +1,5 @@
-//! A small SMTP server (RFC 5321) on Tokio for the tests, and a MIME reader for what it
-//! receives.
-//!
-//! Hand-written rather than `mailin-embedded`: mailin-embedded 0.8.3 does not compile with
-//! `default-features = false` (its rustls module is built unconditionally), its default
-//! `rtls` feature pulls rustls with the aws-lc provider next to lettre's ring, its server
-//! blocks a thread pool forever with no shutdown, and the tests need behaviour it cannot
-//! produce: a server that stops answering (timeouts) and one that stalls a single
-//! conversation (pool recovery). This one speaks exactly the subset lettre uses: EHLO/HELO,
-//! AUTH PLAIN and LOGIN, MAIL, RCPT, DATA with dot-unstuffing, RSET, NOOP, QUIT.
-
-#![allow(
-    unreachable_pub,
-    reason = "a module of the test crate, not a public API"
-)]
+//! The SMTP server: one accept loop, one task per conversation, every delivered message
+//! sent to the [`TestSmtpServer`] handle through a channel.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +13,8 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
+
+use crate::mime::decode_base64;
 
 /// When the server stops answering.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,26 +44,38 @@ pub struct ServerOptions {
 /// The AUTH the server offers and the one login it accepts.
 #[derive(Debug, Clone)]
 pub struct AuthOptions {
+    /// The mechanisms advertised after `250-AUTH`, space-separated: `PLAIN`, `LOGIN` or
+    /// both.
     pub mechanisms: &'static str,
+    /// The only user name accepted.
     pub username: String,
+    /// The only password accepted.
     pub password: String,
 }
 
 /// A login attempt as the server decoded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Login {
+    /// `PLAIN` or `LOGIN`.
     pub mechanism: &'static str,
+    /// The user name the client sent.
     pub username: String,
+    /// The password the client sent.
     pub password: String,
 }
 
 /// One message as delivered: the envelope and the raw DATA (dot-unstuffed, CRLF lines).
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// The client's name from EHLO or HELO.
     pub ehlo: String,
+    /// The accepted login of the conversation, if it logged in.
     pub login: Option<Login>,
+    /// The envelope sender (MAIL FROM), without the angle brackets.
     pub mail_from: String,
+    /// The accepted envelope recipients (RCPT TO), in order.
     pub rcpt_to: Vec<String>,
+    /// The message itself; [`Mime::parse`](crate::Mime::parse) reads it.
     pub data: String,
 }
 
@@ -96,11 +97,23 @@ impl Drop for TestSmtpServer {
 
 impl TestSmtpServer {
     /// A well-behaved server without AUTH.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound: the test cannot run.
     pub async fn start() -> Self {
         Self::with_options(ServerOptions::default()).await
     }
 
     /// A server that behaves as `options` say.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound: the test cannot run.
+    #[expect(
+        clippy::expect_used,
+        reason = "a test helper reports a broken test machine by panicking"
+    )]
     pub async fn with_options(options: ServerOptions) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -159,7 +172,15 @@ impl TestSmtpServer {
             .clone()
     }
 
-    /// The next delivered message; panics when none arrives within five seconds.
+    /// The next delivered message.
+    ///
+    /// # Panics
+    ///
+    /// When none arrives within five seconds: the test fails with that message.
+    #[expect(
+        clippy::expect_used,
+        reason = "a missing delivery is the test's failure, reported by panicking"
+    )]
     pub async fn next(&self) -> Received {
         let mut rx = self.received.lock().await;
         tokio::time::timeout(Duration::from_secs(5), rx.recv())
@@ -168,7 +189,11 @@ impl TestSmtpServer {
             .expect("the test SMTP server stopped")
     }
 
-    /// Panics when a message arrives within a short while.
+    /// Waits 200 ms for a delivery that must not come.
+    ///
+    /// # Panics
+    ///
+    /// When a message arrives in that time.
     pub async fn assert_nothing_delivered(&self) {
         let mut rx = self.received.lock().await;
         let next = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await;
@@ -195,10 +220,6 @@ fn angle_address(argument: &str) -> Option<String> {
     let start = argument.find('<')?;
     let end = start + argument[start..].find('>')?;
     Some(argument[start + 1..end].to_owned())
-}
-
-fn decode_base64(value: &str) -> String {
-    String::from_utf8(BASE64.decode(value.trim()).unwrap_or_default()).unwrap_or_default()
 }
 
 async fn session(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
@@ -381,133 +402,4 @@ async fn session(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
             reply(&mut w, "502 5.5.2 Command not recognized").await?;
         }
     }
-}
-
-/// A parsed message: unfolded headers and, for a multipart body, its decoded parts.
-#[derive(Debug, Clone)]
-pub struct Mime {
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-    pub parts: Vec<Mime>,
-}
-
-impl Mime {
-    /// Parses a message (CRLF line endings) and, recursively, its multipart body.
-    pub fn parse(raw: &str) -> Self {
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
-        let mut headers: Vec<(String, String)> = Vec::new();
-        for line in head.split("\r\n") {
-            if line.starts_with([' ', '\t']) {
-                // Unfolding (RFC 5322 §2.2.3).
-                if let Some((_, value)) = headers.last_mut() {
-                    value.push_str(line);
-                }
-            } else if let Some((name, value)) = line.split_once(':') {
-                headers.push((name.trim().to_owned(), value.trim().to_owned()));
-            }
-        }
-        let mut message = Self {
-            headers,
-            body: String::new(),
-            parts: Vec::new(),
-        };
-        let content_type = message.header("Content-Type").unwrap_or("").to_owned();
-        if let Some(boundary) = parameter(&content_type, "boundary") {
-            let delimiter = format!("--{boundary}");
-            for chunk in body.split(delimiter.as_str()).skip(1) {
-                if chunk.starts_with("--") {
-                    break;
-                }
-                let chunk = chunk.strip_prefix("\r\n").unwrap_or(chunk);
-                let chunk = chunk.strip_suffix("\r\n").unwrap_or(chunk);
-                message.parts.push(Self::parse(chunk));
-            }
-        } else {
-            message.body = match message.header("Content-Transfer-Encoding") {
-                Some(encoding) if encoding.eq_ignore_ascii_case("quoted-printable") => {
-                    decode_quoted_printable(body)
-                }
-                Some(encoding) if encoding.eq_ignore_ascii_case("base64") => {
-                    decode_base64(&body.replace("\r\n", ""))
-                }
-                _ => body.to_owned(),
-            };
-        }
-        message
-    }
-
-    /// The first header with this name (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// How many headers have this name.
-    pub fn header_count(&self, name: &str) -> usize {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .count()
-    }
-
-    /// The part whose content type starts with `content_type` (e.g. `text/html`).
-    pub fn part(&self, content_type: &str) -> &Mime {
-        self.parts
-            .iter()
-            .find(|part| {
-                part.header("Content-Type")
-                    .is_some_and(|value| value.to_ascii_lowercase().starts_with(content_type))
-            })
-            .unwrap_or_else(|| panic!("no {content_type} part in {:#?}", self.parts))
-    }
-}
-
-/// A `name=value` or `name="value"` parameter of a header value.
-fn parameter(value: &str, name: &str) -> Option<String> {
-    value.split(';').skip(1).find_map(|param| {
-        let (key, val) = param.trim().split_once('=')?;
-        key.trim()
-            .eq_ignore_ascii_case(name)
-            .then(|| val.trim().trim_matches('"').to_owned())
-    })
-}
-
-/// Decodes quoted-printable (RFC 2045 §6.7): soft line breaks and `=XX` escapes.
-pub fn decode_quoted_printable(input: &str) -> String {
-    let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'=' {
-            if bytes[i + 1..].starts_with(b"\r\n") {
-                i += 3;
-                continue;
-            }
-            let hex = std::str::from_utf8(&bytes[i + 1..(i + 3).min(bytes.len())])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(byte) = hex {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).expect("quoted-printable body is UTF-8")
-}
-
-/// The whole `source()` chain of an error, one message per cause, joined by `: `.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
 }

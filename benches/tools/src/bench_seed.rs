@@ -1,9 +1,11 @@
 //! Helper of the HTTP benchmarks (`benches/http/run.sh`): fills databases fast and measures
-//! the two costs the HTTP figures are compared with.
+//! the two costs the HTTP figures are compared with. Build it with
+//! `cargo build --release -p myauth-bench-tools --bin bench_seed`.
 //!
 //! - `bench_seed users URL N` — N verified users `user{i}@bench.local` (username `user{i}`,
-//!   password `Str0ng!pass`). The password is hashed once, by the hasher of a service built
-//!   from the `MYAUTH_*` environment (so logins never need a rehash), and the users are
+//!   password `Str0ng!pass`). The password is hashed once, by a [`PasswordHasher`] with the
+//!   hashing parameters of the `MYAUTH_*` environment (the ones a server started with the
+//!   same environment uses, so logins never need a rehash), and the users are
 //!   written with the store's own `create_user`, through a pool tuned for bulk loading:
 //!   SQLite with `synchronous = OFF`, PostgreSQL with `synchronous_commit = off`. Users that
 //!   already exist are skipped.
@@ -28,7 +30,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use myauth::secrecy::SecretString;
-use myauth::{AuthConfig, AuthService, AuthStore, MemoryStore, User, UserId, UserSettings};
+use myauth::{
+    AuthConfig, AuthService, AuthStore, MemoryStore, PasswordHasher, User, UserId, UserSettings,
+};
 use time::OffsetDateTime;
 
 const PASSWORD: &str = "Str0ng!pass";
@@ -75,9 +79,7 @@ fn config() -> Result<AuthConfig, String> {
 /// The database behind a bulk-loading store, for the one step that goes around the store:
 /// multiplying expired token rows.
 enum Bulk {
-    #[cfg(feature = "sqlite")]
     Sqlite(myauth::auth_sqlite::sqlx::SqlitePool),
-    #[cfg(feature = "postgres")]
     Postgres(myauth::auth_postgres::sqlx::PgPool),
 }
 
@@ -85,18 +87,14 @@ enum Bulk {
 async fn bulk_store(url: &str) -> Result<(Arc<dyn AuthStore>, Bulk), String> {
     let scheme = url.split(':').next().unwrap_or_default();
     match scheme {
-        #[cfg(feature = "sqlite")]
         "sqlite" => sqlite_bulk_store(url).await,
-        #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => postgres_bulk_store(url).await,
         _ => Err(format!(
-            "bench_seed cannot bulk-load {scheme:?} URLs in this build \
-             (sqlite: needs feature `sqlite`; postgres: feature `postgres`)"
+            "bench_seed bulk-loads sqlite: and postgres: URLs only, not {scheme:?}"
         )),
     }
 }
 
-#[cfg(feature = "sqlite")]
 async fn sqlite_bulk_store(url: &str) -> Result<(Arc<dyn AuthStore>, Bulk), String> {
     use std::str::FromStr as _;
 
@@ -125,7 +123,6 @@ async fn sqlite_bulk_store(url: &str) -> Result<(Arc<dyn AuthStore>, Bulk), Stri
     Ok((Arc::new(store), Bulk::Sqlite(pool)))
 }
 
-#[cfg(feature = "postgres")]
 async fn postgres_bulk_store(url: &str) -> Result<(Arc<dyn AuthStore>, Bulk), String> {
     use std::str::FromStr as _;
 
@@ -150,14 +147,9 @@ impl Bulk {
     /// families (every other column as the store wrote it), until there are `target`.
     /// One `INSERT … SELECT` per doubling: a million rows take seconds instead of the
     /// minutes of a million single-row commits.
-    #[cfg_attr(
-        not(any(feature = "sqlite", feature = "postgres")),
-        allow(unused_variables)
-    )]
     async fn multiply_expired(self, target: u64) -> Result<(), String> {
         let target = i64::try_from(target).map_err(|e| e.to_string())?;
         match self {
-            #[cfg(feature = "sqlite")]
             Self::Sqlite(pool) => {
                 use myauth::auth_sqlite::sqlx;
                 let (pool, now_ms) = (&pool, OffsetDateTime::now_utc().unix_timestamp() * 1000);
@@ -186,7 +178,6 @@ impl Bulk {
                 )
                 .await
             }
-            #[cfg(feature = "postgres")]
             Self::Postgres(pool) => {
                 use myauth::auth_postgres::sqlx;
                 let pool = &pool;
@@ -220,7 +211,6 @@ impl Bulk {
 
 /// Copies rows until `count` reaches `target`: each round `copy(n)` copies `n` of the rows
 /// `count` sees, at most doubling them.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 async fn double_until<E: std::fmt::Display, C, CF, P, PF>(
     target: i64,
     count: C,
@@ -277,13 +267,8 @@ where
 
 async fn seed_users(url: &str, n: u64) -> Result<(), String> {
     let (store, _) = bulk_store(url).await?;
-    let service = AuthService::builder()
-        .config(config()?)
-        .shared_store(Arc::clone(&store))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let hash = service
-        .hasher()
+    let hash = PasswordHasher::new(config()?.hashing())
+        .map_err(|e| e.to_string())?
         .hash(&SecretString::from(PASSWORD))
         .await
         .map_err(|e| e.to_string())?;

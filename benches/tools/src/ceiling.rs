@@ -7,17 +7,10 @@
 //! (`#[tokio::main]`, one worker thread per core), so the ratio is the price of the check
 //! alone. The access tokens of a reference server with the same secret pass here.
 //!
-//! `MYAUTH_BIND=127.0.0.1:4000 MYAUTH_JWT_SECRET=… cargo run --release --example ceiling`
+//! `MYAUTH_BIND=127.0.0.1:4000 MYAUTH_JWT_SECRET=… cargo run --release -p myauth-bench-tools --bin ceiling`
 
 use std::process::ExitCode;
 
-#[cfg(not(feature = "axum"))]
-fn main() -> ExitCode {
-    eprintln!("error: the ceiling server needs the `axum` feature");
-    ExitCode::FAILURE
-}
-
-#[cfg(feature = "axum")]
 #[tokio::main]
 async fn main() -> ExitCode {
     match ceiling::run().await {
@@ -29,7 +22,6 @@ async fn main() -> ExitCode {
     }
 }
 
-#[cfg(feature = "axum")]
 mod ceiling {
     use axum::routing::get;
     use axum::{Extension, Json, Router};
