@@ -10,7 +10,7 @@ use auth_core::secrecy::SecretString;
 use auth_core::{AuthConfig, AuthService, MemoryStore, NewUser, PasswordHasher};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-const SECRET: &str = "benchmark secret, long enough for HS256";
+const SECRET: &str = "OYgmqyi5JYM9oZJEYEgaDNNIDwhnDsF6lSkUBNp0QGe";
 const PASSWORD: &str = "Str0ng!pass";
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -35,7 +35,6 @@ impl EmailSender for ApiEmailSender {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (outbox, mut inbox) = mpsc::unbounded_channel();
     let service = myauth::with_store(MemoryStore::new())
-        .jwt_secret("a secret of at least thirty-two bytes")
         .email(ApiEmailSender { outbox })
         .service()
         .await?;

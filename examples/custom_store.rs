@@ -145,7 +145,6 @@ async fn main() {
     // And it serves the service like any store.
     let store = Audited::new(MemoryStore::new());
     let service = myauth::with_store(store.clone())
-        .jwt_secret("a secret of at least thirty-two bytes")
         .service()
         .await
         .unwrap_or_else(|e| panic!("set-up failed: {e}"));

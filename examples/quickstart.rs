@@ -14,7 +14,8 @@ use myauth::auth_axum::CurrentUser;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().init(); // the verification links are logged
     let auth = myauth::sqlite("sqlite://users.db")
-        .jwt_secret("THIS_NEEDS_TO_BE_CHANGED_to_32+_random_bytes")
+        // 32+ random bytes, e.g. `export MYAUTH_JWT_SECRET=$(openssl rand -base64 48)`
+        .jwt_secret(std::env::var("MYAUTH_JWT_SECRET")?)
         .service()
         .await?;
 

@@ -26,7 +26,7 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let store = myauth::MemoryStore::new();
 //! let auth = myauth::with_store(store)
-//!     .jwt_secret("CHANGE ME: at least 32 random bytes!!")
+//!     .jwt_secret(std::env::var("MYAUTH_JWT_SECRET")?)
 //!     .axum_router()
 //!     .await?;
 //! let app = Router::new()

@@ -35,7 +35,7 @@ SCRIPTS="benches/http"
 WORK="$(mktemp -d /tmp/myauth-http-bench.XXXXXX)"
 export CARGO_TARGET_DIR="${BENCH_TARGET_DIR:-$HOME/.cache/myauth-target-release}"
 # A fixed secret, so that access tokens of the reference server pass on the ceiling server.
-export MYAUTH_JWT_SECRET="http benchmark secret, 32 bytes or more!"
+export MYAUTH_JWT_SECRET="PjR0nJ7-EqcVF1A1NyfX5M_MY8Be6U1NI5Wqp3eLfc_"
 # Seeded users are verified; registered ones log in without verifying.
 export MYAUTH_REQUIRE_VERIFIED_EMAIL=false
 export RUST_LOG="${RUST_LOG:-warn}"

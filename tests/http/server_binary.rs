@@ -36,7 +36,10 @@ fn server(vars: &[(&str, &str)]) -> Command {
     }
     command
         .env("RUST_LOG", "warn")
-        .env("MYAUTH_JWT_SECRET", "server binary test secret, 32 bytes!!")
+        .env(
+            "MYAUTH_JWT_SECRET",
+            "6IRK5iOXzts1bs5SKw5IUb9v3A8hszVZCCIRy5dmEOl",
+        )
         .env("MYAUTH_DATABASE_URL", "sqlite::memory:")
         .env("MYAUTH_BIND", "127.0.0.1:0")
         .envs(vars.iter().copied())

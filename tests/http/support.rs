@@ -12,7 +12,7 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 use tokio::sync::{Mutex, mpsc};
 
-pub(crate) const SECRET: &str = "black-box suite secret, 32+ bytes long";
+pub(crate) const SECRET: &str = "J00MyFfKaDanGeg446lqiqFlJg0l75W8JIPdl4aNrND";
 pub(crate) const PASSWORD: &str = "Str0ng!pass";
 
 /// Which web framework serves the contract.

@@ -16,7 +16,7 @@
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let service = AuthService::builder()
-//!     .config(AuthConfig::new("a secret of at least thirty-two bytes"))
+//!     .config(AuthConfig::default())
 //!     .store(MemoryStore::new())
 //!     .build()?;
 //!

@@ -103,7 +103,7 @@ impl Default for HashingConfig {
 /// use auth_core::AuthConfig;
 /// use time::Duration;
 ///
-/// let config = AuthConfig::new("an HS256 secret of at least 32 bytes!!")
+/// let config = AuthConfig::new("q3Xv_8Jk-2RtLp9zW4nMb7YcHs0eDf6GuA1iVoQxTyE")
 ///     .with_access_ttl(Duration::minutes(10))
 ///     .with_public_url("https://app.example.com");
 /// assert!(config.validate().is_ok());
@@ -376,6 +376,9 @@ impl AuthConfig {
         if actual < min {
             return Err(ConfigError::JwtSecretTooShort { min, actual });
         }
+        if let Some(reason) = crate::secret::weakness(self.jwt_secret.expose_secret()) {
+            return Err(ConfigError::WeakJwtSecret { reason });
+        }
         for (name, ttl) in [
             ("access_ttl", self.access_ttl),
             ("refresh_ttl", self.refresh_ttl),
@@ -429,6 +432,16 @@ impl AuthConfig {
         {
             return Err(ConfigError::Invalid(
                 "login throttle: base delay at most 1 hour and not above the maximum".to_owned(),
+            ));
+        }
+        if !crate::password::within_budget(
+            self.hashing.memory_kib,
+            self.hashing.iterations,
+            self.hashing.parallelism,
+        ) {
+            return Err(ConfigError::Invalid(
+                "argon2 parameters exceed the verification budget (512 MiB·passes, 256 MiB, 16 lanes)"
+                    .to_owned(),
             ));
         }
         argon2::Params::new(
@@ -789,7 +802,7 @@ mod tests {
         move |name| map.get(name).cloned()
     }
 
-    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const SECRET: &str = "VZw4kZyeuxBawMEGalKaU-5EjSXfWjksuqcoPFBhj2f";
 
     #[test]
     fn the_default_pool_is_four_connections_per_core_within_bounds() {

@@ -232,6 +232,15 @@ pub enum ConfigError {
         /// Bytes given.
         actual: usize,
     },
+    /// The JWT secret is long enough but guessable (an example, a repeated pattern, a
+    /// phrase): every token could be forged offline (RFC 8725 §3.5).
+    #[error(
+        "the JWT secret is guessable ({reason}): use 32 or more random bytes, e.g. the output of `openssl rand -base64 48`"
+    )]
+    WeakJwtSecret {
+        /// What makes it guessable.
+        reason: &'static str,
+    },
     /// An environment variable holds a value that cannot be used.
     #[error("environment variable {name} is invalid: {reason}")]
     InvalidVar {

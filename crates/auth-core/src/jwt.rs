@@ -466,7 +466,7 @@ mod tests {
     use super::*;
     use crate::user::{HashedPassword, UserSettings};
 
-    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const SECRET: &str = "VZw4kZyeuxBawMEGalKaU-5EjSXfWjksuqcoPFBhj2f";
 
     fn keys() -> JwtKeys {
         JwtKeys::new(&AuthConfig::new(SECRET)).unwrap()
@@ -619,7 +619,10 @@ mod tests {
     #[test]
     fn other_secret_and_tampering_are_rejected() {
         let keys = keys();
-        let other = JwtKeys::new(&AuthConfig::new("another secret of 32 bytes or more!!")).unwrap();
+        let other = JwtKeys::new(&AuthConfig::new(
+            "O70hPCpL8_RCbX-LpLPUwM-7sm6P7mxcFfq8nZrr4M2",
+        ))
+        .unwrap();
         let t = now();
         let token = other
             .issue_access(&user(), None, t, Duration::minutes(5))

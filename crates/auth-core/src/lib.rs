@@ -24,7 +24,7 @@
 //! use secrecy::SecretString;
 //!
 //! let service = AuthService::builder()
-//!     .config(AuthConfig::new("a secret of at least thirty-two bytes")
+//!     .config(AuthConfig::default()
 //!         .with_require_verified_email(false))
 //!     .store(MemoryStore::new())
 //!     .build()?;
@@ -64,6 +64,7 @@ mod mfa;
 pub mod openapi;
 mod password;
 mod policy;
+mod secret;
 mod service;
 mod session;
 mod store;
@@ -87,7 +88,9 @@ pub use crate::email::{EmailError, EmailLink, EmailSender, LogEmailSender};
 pub use crate::error::{AuthError, BoxError, ConfigError, FieldError, StoreError};
 pub use crate::jwt::{ACCESS_TOKEN_TYP, Claims, MAX_JWT_LEN, VERIFY_TOKEN_TYP};
 pub use crate::mfa::{RecoveryCodeHash, TotpRecord};
-pub use crate::password::{PasswordHasher, Verification};
+pub use crate::password::{
+    MAX_ARGON2_KIB_PASSES, MAX_ARGON2_LANES, MAX_ARGON2_MEMORY_KIB, PasswordHasher, Verification,
+};
 pub use crate::policy::{
     MAX_PASSWORD_BYTES, MIN_CONTEXT_WORD_CHARS, PasswordPolicy, PolicyViolation,
 };
@@ -108,7 +111,7 @@ pub use crate::token::{
     TokenRecord,
 };
 pub use crate::user::{
-    HashedPassword, Invalidate, MAX_EMAIL_LEN, MAX_SETTINGS_BYTES, MAX_USERNAME_CHARS, NewUser,
-    ProfileUpdate, User, UserId, UserPage, UserPatch, UserSettings, merge_settings,
-    normalize_email, normalize_username,
+    HashedPassword, Invalidate, MAX_EMAIL_LEN, MAX_SETTINGS_BYTES, MAX_SETTINGS_DEPTH,
+    MAX_USERNAME_CHARS, NewUser, ProfileUpdate, User, UserId, UserPage, UserPatch, UserSettings,
+    merge_settings, normalize_email, normalize_username,
 };

@@ -270,8 +270,32 @@ fn hash_now(
     )))
 }
 
+/// The most work a stored argon2 hash may ask of one verification, whatever parameters it
+/// names: memory × passes at most 512 MiB·passes (the default asks 38), memory at most
+/// 256 MiB, at most 16 lanes. A hash beyond it — written by an attacker with database
+/// access, or imported from a system with extreme settings — never matches and is logged,
+/// instead of costing seconds and gigabytes per login attempt. The configured parameters
+/// must stay within it too.
+pub const MAX_ARGON2_KIB_PASSES: u64 = 512 * 1024;
+/// See [`MAX_ARGON2_KIB_PASSES`].
+pub const MAX_ARGON2_MEMORY_KIB: u32 = 256 * 1024;
+/// See [`MAX_ARGON2_KIB_PASSES`].
+pub const MAX_ARGON2_LANES: u32 = 16;
+
+/// Whether argon2 parameters are within the verification budget.
+pub(crate) fn within_budget(memory_kib: u32, passes: u32, lanes: u32) -> bool {
+    memory_kib <= MAX_ARGON2_MEMORY_KIB
+        && lanes <= MAX_ARGON2_LANES
+        && u64::from(memory_kib) * u64::from(passes) <= MAX_ARGON2_KIB_PASSES
+}
+
 /// Verifies with the parameters stored in the hash, in reused memory; compares in
-/// constant time. Anything unparsable or unsupported never matches.
+/// constant time. Anything unparsable, unsupported or over the verification budget never
+/// matches.
+///
+/// A hash made with cheaper parameters than today's verifies faster, so the time of a
+/// login tells an account not yet upgraded from one that is (the hash is upgraded at its
+/// first successful login, which closes the gap account by account).
 fn verify_now(hash: &PasswordHash, password: &[u8], memory: &MemoryPool) -> bool {
     let (Ok(algorithm), Ok(version), Ok(params), Some(salt), Some(expected)) = (
         Algorithm::new(hash.algorithm.as_str()),
@@ -282,6 +306,15 @@ fn verify_now(hash: &PasswordHash, password: &[u8], memory: &MemoryPool) -> bool
     ) else {
         return false;
     };
+    if !within_budget(params.m_cost(), params.t_cost(), params.p_cost()) {
+        tracing::error!(
+            m_cost = params.m_cost(),
+            t_cost = params.t_cost(),
+            p_cost = params.p_cost(),
+            "stored password hash exceeds the verification budget; refusing the login"
+        );
+        return false;
+    }
     let expected = expected.as_bytes();
     let mut out = vec![0u8; expected.len()];
     let argon2 = Argon2::new(algorithm, version, params.clone());
@@ -325,6 +358,26 @@ impl Ticket {
 impl Drop for Ticket {
     fn drop(&mut self) {
         self.admitted.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_over_the_budget_never_matches_and_costs_nothing() {
+        let memory = MemoryPool::default();
+        // Valid argon2id parameters far beyond the budget: 4 GiB × 10 passes.
+        let hostile = "$argon2id$v=19$m=4194304,t=10,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGg";
+        let parsed = PasswordHash::new(hostile).unwrap();
+        let started = std::time::Instant::now();
+        assert!(!verify_now(&parsed, b"anything", &memory));
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
+        assert!(within_budget(19 * 1024, 2, 1));
+        assert!(!within_budget(257 * 1024, 1, 1));
+        assert!(!within_budget(128 * 1024, 5, 1));
+        assert!(!within_budget(1024, 1, 17));
     }
 }
 

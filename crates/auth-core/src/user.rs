@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use unicode_normalization::UnicodeNormalization as _;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
+
 use crate::error::{AuthError, FieldError};
 
 /// Free-form per-user settings: a JSON object.
@@ -200,8 +203,14 @@ pub const MAX_USERNAME_CHARS: usize = 64;
 /// Largest accepted `user_settings` object, as serialised JSON bytes.
 pub const MAX_SETTINGS_BYTES: usize = 16 * 1024;
 
-/// Normalises an email for storage and lookup: trimmed, lower case. Returns
-/// [`AuthError::InvalidEmail`] when the result is not a plausible address.
+/// Normalises an email for storage and lookup: trimmed, NFKC-normalised, lower case. Returns
+/// [`AuthError::InvalidEmail`] when the result is not a plausible address, or when the input
+/// holds an invisible formatting character (Unicode category Cf: zero-width spaces and
+/// joiners, the soft hyphen, the byte-order mark, bidirectional controls), which would
+/// otherwise let `alice\u{200b}@example.com` open a second account beside
+/// `alice@example.com`. NFKC maps compatibility forms (fullwidth `ａｌｉｃｅ`, ligatures) to
+/// their plain letters, so they name the same account (Django CVE-2019-19844 is the
+/// classic case of lookalikes).
 ///
 /// The check is deliberately structural (one `@`, a non-empty local part of at most 64
 /// bytes, a dotted domain of DNS labels, no whitespace or control characters): the only
@@ -211,7 +220,10 @@ pub const MAX_SETTINGS_BYTES: usize = 16 * 1024;
 ///
 /// [`AuthError::InvalidEmail`] when the address is implausible.
 pub fn normalize_email(raw: &str) -> Result<String, AuthError> {
-    let email = raw.trim().to_lowercase();
+    if raw.chars().any(is_invisible) {
+        return Err(AuthError::InvalidEmail);
+    }
+    let email = raw.trim().nfkc().collect::<String>().to_lowercase();
     if email.len() > MAX_EMAIL_LEN {
         return Err(AuthError::InvalidEmail);
     }
@@ -242,13 +254,22 @@ pub fn normalize_email(raw: &str) -> Result<String, AuthError> {
     }
 }
 
-/// Validates and trims a username: 1–64 characters, no control characters.
+/// Whether a character is invisible formatting (Unicode category Cf) or a control
+/// character: refused in every stored name.
+fn is_invisible(c: char) -> bool {
+    c.is_control() || c.general_category() == GeneralCategory::Format
+}
+
+/// Validates and trims a username: NFKC-normalised, 1–64 characters, no control or
+/// invisible formatting characters (bidirectional overrides would let a name display as
+/// another).
 ///
 /// # Errors
 ///
 /// [`AuthError::Validation`] naming the `username` field.
 pub fn normalize_username(raw: &str) -> Result<String, AuthError> {
-    let username = raw.trim();
+    let normalized: String = raw.trim().nfkc().collect();
+    let username = normalized.trim();
     let chars = username.chars().count();
     let problem = if chars == 0 {
         Some(("required", "must not be empty".to_owned()))
@@ -257,10 +278,10 @@ pub fn normalize_username(raw: &str) -> Result<String, AuthError> {
             "too_long",
             format!("must be at most {MAX_USERNAME_CHARS} characters long"),
         ))
-    } else if username.chars().any(char::is_control) {
+    } else if raw.chars().any(is_invisible) {
         Some((
             "invalid_characters",
-            "must not contain control characters".to_owned(),
+            "must not contain control or invisible formatting characters".to_owned(),
         ))
     } else {
         None
@@ -273,12 +294,18 @@ pub fn normalize_username(raw: &str) -> Result<String, AuthError> {
     }
 }
 
-/// Applies an RFC 7396 JSON merge patch to a settings object and checks the size bound.
+/// Deepest nesting of objects and arrays accepted in `user_settings`.
+pub const MAX_SETTINGS_DEPTH: usize = 32;
+
+/// Applies an RFC 7396 JSON merge patch to a settings object and checks that every store
+/// can keep the result the same way: at most [`MAX_SETTINGS_BYTES`] of JSON and
+/// [`MAX_SETTINGS_DEPTH`] levels, no NUL character in a string or key, no key that starts
+/// with `$` or contains `.` (MongoDB refuses them), and integers within 64 bits. Input
+/// that one backend cannot store is refused on all of them, before any store sees it.
 ///
 /// # Errors
 ///
-/// [`AuthError::Validation`] naming `user_settings` when the result exceeds
-/// [`MAX_SETTINGS_BYTES`].
+/// [`AuthError::Validation`] naming `user_settings`; nothing is stored.
 pub fn merge_settings(
     current: &UserSettings,
     patch: &UserSettings,
@@ -288,6 +315,7 @@ pub fn merge_settings(
     let serde_json::Value::Object(merged) = merged else {
         return Err(settings_error("must be a JSON object"));
     };
+    check_storable(&serde_json::Value::Object(merged.clone()), 1)?;
     let size = serde_json::to_vec(&merged).map_or(usize::MAX, |bytes| bytes.len());
     if size > MAX_SETTINGS_BYTES {
         return Err(settings_error(&format!(
@@ -295,6 +323,46 @@ pub fn merge_settings(
         )));
     }
     Ok(merged)
+}
+
+/// Refuses what a store could not keep identically (see [`merge_settings`]).
+fn check_storable(value: &serde_json::Value, depth: usize) -> Result<(), AuthError> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) if text.contains('\0') => {
+            Err(settings_error("strings must not contain a NUL character"))
+        }
+        Value::Number(number) if number.is_u64() && number.as_i64().is_none() => Err(
+            settings_error("integers must fit in a signed 64-bit integer"),
+        ),
+        Value::Array(items) => {
+            if depth > MAX_SETTINGS_DEPTH {
+                return Err(settings_error(&format!(
+                    "must not nest more than {MAX_SETTINGS_DEPTH} levels"
+                )));
+            }
+            items
+                .iter()
+                .try_for_each(|item| check_storable(item, depth + 1))
+        }
+        Value::Object(map) => {
+            if depth > MAX_SETTINGS_DEPTH {
+                return Err(settings_error(&format!(
+                    "must not nest more than {MAX_SETTINGS_DEPTH} levels"
+                )));
+            }
+            for (key, item) in map {
+                if key.contains('\0') || key.starts_with('$') || key.contains('.') {
+                    return Err(settings_error(
+                        "keys must not contain a NUL character or a dot, nor start with $",
+                    ));
+                }
+                check_storable(item, depth + 1)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn settings_error(message: &str) -> AuthError {
@@ -360,6 +428,71 @@ mod tests {
         }
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(normalize_email(&long).is_err());
+    }
+
+    #[test]
+    fn lookalike_emails_are_one_account_or_refused() {
+        assert_eq!(
+            normalize_email("ａｌｉｃｅ@ｅｘａｍｐｌｅ.com")
+                .ok()
+                .as_deref(),
+            Some("alice@example.com"),
+            "fullwidth forms are the plain letters"
+        );
+        for invisible in [
+            "alice\u{200b}@example.com",
+            "ali\u{00ad}ce@example.com",
+            "\u{feff}alice@example.com",
+            "alice@exa\u{200d}mple.com",
+            "alice\u{202e}@example.com",
+        ] {
+            assert!(
+                matches!(normalize_email(invisible), Err(AuthError::InvalidEmail)),
+                "{invisible:?} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn usernames_refuse_invisible_and_bidi_characters() {
+        assert!(normalize_username("ali\u{202e}ce").is_err());
+        assert!(normalize_username("ali\u{200b}ce").is_err());
+        assert_eq!(
+            normalize_username("ＡＬＩＣＥ").ok().as_deref(),
+            Some("ALICE")
+        );
+    }
+
+    #[test]
+    fn settings_no_store_could_keep_are_refused() {
+        let object = |v: serde_json::Value| match v {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!(),
+        };
+        let mut deep = json!(1);
+        for _ in 0..MAX_SETTINGS_DEPTH {
+            deep = json!({ "d": deep });
+        }
+        let ok_deep = object(deep.clone());
+        assert!(merge_settings(&UserSettings::new(), &ok_deep).is_ok());
+        let too_deep = object(json!({ "d": deep }));
+        for bad in [
+            json!({"name": "a\u{0}b"}),
+            json!({"a\u{0}b": 1}),
+            json!({"$where": 1}),
+            json!({"a.b": 1}),
+            json!({"n": 18_446_744_073_709_551_615_u64}),
+            json!({"list": [{"x": "nul\u{0}"}]}),
+        ] {
+            assert!(
+                matches!(
+                    merge_settings(&UserSettings::new(), &object(bad.clone())),
+                    Err(AuthError::Validation(_))
+                ),
+                "{bad} accepted"
+            );
+        }
+        assert!(merge_settings(&UserSettings::new(), &too_deep).is_err());
     }
 
     #[test]

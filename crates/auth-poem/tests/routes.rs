@@ -23,7 +23,7 @@ use poem::{EndpointExt, Route, get, handler};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, mpsc};
 
-const SECRET: &str = "test secret, long enough for HS256!";
+const SECRET: &str = "NZO5LnoEIv6NpiR_NR8fvqNi3Fx0Y0aGxOk2pJFJ3m8";
 const PASSWORD: &str = "Str0ng!pass";
 const JSON: &str = "application/json";
 const FORM: &str = "application/x-www-form-urlencoded";

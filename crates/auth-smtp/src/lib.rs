@@ -43,7 +43,7 @@
 //!         .build()?;
 //!
 //!     let service = AuthService::builder()
-//!         .config(AuthConfig::new("a secret of at least thirty-two bytes")
+//!         .config(AuthConfig::default()
 //!             .with_public_url("https://app.example.com"))
 //!         .store(MemoryStore::new())
 //!         .email_sender(sender)

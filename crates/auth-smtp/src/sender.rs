@@ -34,7 +34,7 @@ use crate::template::EmailTemplate;
 /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// let sender = SmtpEmailSender::from_url("smtp://127.0.0.1:2525", "MyAuth <no-reply@localhost>")?;
 /// let service = AuthService::builder()
-///     .config(AuthConfig::new("a secret of at least thirty-two bytes"))
+///     .config(AuthConfig::default())
 ///     .store(MemoryStore::new())
 ///     .email_sender(sender)
 ///     .build()?;

@@ -56,7 +56,7 @@ fn service(sender: SmtpEmailSender) -> AuthService {
     };
     AuthService::builder()
         .config(
-            AuthConfig::new("a test secret of at least thirty-two bytes")
+            AuthConfig::new("vVJSi0q9AfXjvZwL4O2NF8n3A4tTGZDQoSHZI2wUUIf")
                 .with_hashing(hashing)
                 .with_public_url(PUBLIC_URL),
         )

@@ -11,26 +11,30 @@ use serde::Serialize;
 use super::{ApiResponse, Problem};
 use crate::service::TokenPair;
 
-/// A JSON response with `Content-Type: application/json`.
+/// A JSON response with `Content-Type: application/json` and `Cache-Control: no-store`:
+/// every JSON answer of the API carries a user's data or a token, or says something about
+/// an account, and none may be kept by a cache on the way (ASVS 5.0 14.3.2).
 pub(crate) fn json(status: StatusCode, value: &impl Serialize) -> Result<ApiResponse, Problem> {
     let body = serde_json::to_vec(value).map_err(|e| {
         Problem::internal(&format!("auth-core: could not serialise a response: {e}"))
     })?;
     let mut response = http::Response::new(body);
     *response.status_mut() = status;
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
-/// A token response: never cached (RFC 6749 §5.1).
+/// A token response: never cached (RFC 6749 §5.1), also by HTTP/1.0 caches.
 pub(crate) fn tokens(pair: &TokenPair) -> Result<ApiResponse, Problem> {
     let mut response = json(StatusCode::OK, pair)?;
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+        .headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(response)
 }
 

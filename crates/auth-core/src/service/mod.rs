@@ -50,7 +50,7 @@ use crate::user::User;
 /// use auth_core::{AuthConfig, AuthService, LogEmailSender, MemoryStore};
 ///
 /// let service = AuthService::builder()
-///     .config(AuthConfig::new("a secret of at least thirty-two bytes")
+///     .config(AuthConfig::default()
 ///         .with_require_verified_email(false))
 ///     .store(MemoryStore::new())
 ///     .email_sender(LogEmailSender::new())

@@ -15,7 +15,7 @@ use crate::store::memory::MemoryStore;
 use crate::user::{NewUser, User};
 use crate::{AuthService, UserPatch, UserStore};
 
-pub(crate) const SECRET: &str = "test secret, long enough for HS256!";
+pub(crate) const SECRET: &str = "NZO5LnoEIv6NpiR_NR8fvqNi3Fx0Y0aGxOk2pJFJ3m8";
 pub(crate) const PASSWORD: &str = "Str0ng!pass";
 
 pub(crate) use crate::testing::fast_hashing;

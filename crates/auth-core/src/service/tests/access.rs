@@ -50,8 +50,9 @@ async fn verification_and_access_tokens_are_not_interchangeable() {
 #[tokio::test]
 async fn tokens_signed_by_another_service_are_refused() {
     let ours = Harness::new();
-    let theirs =
-        Harness::with_config(config().with_jwt_secret("a different secret of 32+ bytes!!!"));
+    let theirs = Harness::with_config(
+        config().with_jwt_secret("HtQbJCtLeVih9epXNzBxYvvOQyEpw-a9srxqrr2Bf-b"),
+    );
     theirs.verified_user("alice@example.com").await;
     let pair = theirs
         .service
