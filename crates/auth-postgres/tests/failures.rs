@@ -15,9 +15,9 @@ use std::str::FromStr as _;
 use std::time::{Duration, Instant};
 
 use auth_core::secrecy::SecretString;
-use auth_core::store::{TokenStore, UserStore};
 use auth_core::testing::{sample_token, sample_user};
 use auth_core::{AuthError, NewUser, StoreError, TokenKind, UserId, UserPatch};
+use auth_core::{TokenStore, UserStore};
 use auth_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use auth_postgres::{Error, PostgresStore, PostgresStoreOptions};
 use time::OffsetDateTime;

@@ -11,13 +11,26 @@ mod common;
 use std::sync::Arc;
 
 use auth_core::secrecy::SecretString;
-use auth_core::store::{TokenStore, UserStore};
 use auth_core::testing::{CONCURRENT_TASKS, sample_token, sample_user};
 use auth_core::{AuthError, ConsumeOutcome, NewUser, StoreError, TokenKind};
+use auth_core::{TokenStore, UserStore};
 use auth_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use auth_postgres::sqlx::{self, Connection, PgConnection};
 use auth_postgres::{Error, PostgresStore, PostgresStoreOptions};
 use time::{Duration, OffsetDateTime, UtcOffset};
+
+/// Every table the migrations create, and sqlx's own, in name order.
+const ALL_TABLES: [&str; 9] = [
+    "_sqlx_migrations",
+    "audit_anchor",
+    "audit_records",
+    "counters",
+    "recovery_codes",
+    "sessions",
+    "tokens",
+    "totp_enrolments",
+    "users",
+];
 
 async fn tables_in(schema: &str) -> Vec<String> {
     let mut conn = PgConnection::connect(&common::url())
@@ -41,10 +54,7 @@ async fn tables_are_created_in_the_requested_schema_and_schemas_do_not_share_row
     let (first, second) = (common::fresh_schema(), common::fresh_schema());
     let a = common::store_in(&first).await;
     let b = common::store_in(&second).await;
-    assert_eq!(
-        tables_in(&first).await,
-        ["_sqlx_migrations", "tokens", "users"]
-    );
+    assert_eq!(tables_in(&first).await, ALL_TABLES);
 
     let user = sample_user("alice@example.com");
     a.create_user(&user).await.expect("create in a");
@@ -340,10 +350,7 @@ async fn a_pool_of_your_own_must_carry_the_schema_search_path() {
         .create_user(&sample_user("alice@example.com"))
         .await
         .expect("create");
-    assert_eq!(
-        tables_in(&schema).await,
-        ["_sqlx_migrations", "tokens", "users"]
-    );
+    assert_eq!(tables_in(&schema).await, ALL_TABLES);
 }
 
 #[tokio::test]
