@@ -71,6 +71,7 @@
 mod codec;
 mod error;
 mod options;
+mod sessions;
 mod store;
 mod tokens;
 mod users;
