@@ -69,6 +69,7 @@
 //! ```
 
 mod codec;
+mod counters;
 mod error;
 mod options;
 mod sessions;
