@@ -68,6 +68,7 @@
 //! }
 //! ```
 
+mod audit;
 mod codec;
 mod counters;
 mod error;
