@@ -72,6 +72,7 @@ mod audit;
 mod codec;
 mod counters;
 mod error;
+mod mfa;
 mod options;
 mod sessions;
 mod store;
