@@ -1,23 +1,31 @@
 //! # auth-postgres
 //!
-//! The PostgreSQL store of MyAuth for Rust: [`PostgresStore`] implements
-//! [`UserStore`](auth_core::UserStore) and [`TokenStore`](auth_core::TokenStore) on
+//! The PostgreSQL store of MyAuth for Rust: [`PostgresStore`] implements every store
+//! trait of auth-core — [`UserStore`](auth_core::UserStore),
+//! [`TokenStore`](auth_core::TokenStore), [`SessionStore`](auth_core::SessionStore),
+//! [`CounterStore`](auth_core::CounterStore), [`AuditStore`](auth_core::AuditStore) and
+//! [`MfaStore`](auth_core::MfaStore), hence [`AuthStore`](auth_core::AuthStore) — on
 //! [sqlx](https://docs.rs/sqlx) 0.8, with embedded migrations.
 //!
 //! Pick it when more than one application process serves the same users — several
 //! replicas behind a load balancer, rolling deploys, workers next to the web tier. Every
-//! rule holds across processes, because the database decides: a unique index makes one of
-//! N concurrent registrations of an email win, and each single-use token is consumed by one
-//! atomic `UPDATE … WHERE used_at IS NULL … RETURNING`, so of N concurrent refreshes with
-//! one token exactly one succeeds, whichever process they reach. For a single process,
-//! `auth-sqlite` needs no server.
+//! rule holds across processes, because the database decides, each time in one statement:
+//! a unique index makes one of N concurrent registrations of an email win; each single-use
+//! token, TOTP step and recovery code is consumed by one conditional `UPDATE … RETURNING`;
+//! a refresh-token rotation (consume, check the session against the user, store the
+//! successor) is one statement of data-modifying CTEs, so one round trip; each rate-limit
+//! take and login attempt is one `INSERT … ON CONFLICT DO UPDATE … WHERE <allowed>`. Of N
+//! concurrent refreshes with one token exactly one succeeds, whichever process they reach.
+//! For a single process, `auth-sqlite` needs no server.
 //!
 //! - Connect with [`PostgresStore::connect`], or tune pool size, timeouts, migrations and
 //!   schema with [`PostgresStoreOptions`] and [`PostgresStore::connect_with`]; or wrap your
 //!   own [`PgPool`](sqlx::PgPool) with [`PostgresStore::new`] (as it is) or
 //!   [`PostgresStore::from_pool`] (schema prepared, migrations run).
-//! - Migrations (tables `users` and `tokens`) run on connect unless turned off; concurrent
-//!   starts are serialised by an advisory lock. [`PostgresStoreOptions::with_schema`] keeps
+//! - Migrations (tables `users`, `tokens`, `sessions`, `counters`, `audit_records`,
+//!   `audit_anchor`, `totp_enrolments`, `recovery_codes`) run on connect unless turned off;
+//!   concurrent starts are serialised by an advisory lock, and a database of an earlier
+//!   version upgrades in place. [`PostgresStoreOptions::with_schema`] keeps
 //!   the tables in their own schema.
 //! - TLS (feature `rustls`, on by default) is used when the URL asks for it:
 //!   `?sslmode=require`, `verify-ca` or `verify-full`.
@@ -68,9 +76,13 @@
 //! }
 //! ```
 
+mod audit;
 mod codec;
+mod counters;
 mod error;
+mod mfa;
 mod options;
+mod sessions;
 mod store;
 mod tokens;
 mod users;

@@ -3,21 +3,28 @@
 use std::sync::LazyLock;
 
 use auth_core::async_trait;
-use auth_core::store::TokenStore;
-use auth_core::{ConsumeOutcome, StoreError, TokenHash, TokenKind, TokenRecord, UserId};
+use auth_core::{
+    ConsumeOutcome, StoreError, TokenHash, TokenKind, TokenRecord, TokenStore, UserId,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::codec::{TOKEN_COLUMNS, TokenRow};
+use crate::codec::{self, TOKEN_INSERT_COLUMNS, token_columns};
 use crate::error::store_error;
 use crate::store::PostgresStore;
 
 static INSERT_TOKEN: LazyLock<String> = LazyLock::new(|| {
-    format!("INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+    format!(
+        "INSERT INTO tokens ({TOKEN_INSERT_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    )
 });
 
 static SELECT_TOKEN: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE token_hash = $1 AND kind = $2")
+    format!(
+        "SELECT {} FROM tokens t WHERE t.token_hash = $1 AND t.kind = $2",
+        token_columns("t", "")
+    )
 });
 
 /// The single-use rule as one atomic statement. Under concurrent calls PostgreSQL makes the
@@ -25,28 +32,29 @@ static SELECT_TOKEN: LazyLock<String> = LazyLock::new(|| {
 /// sees `used_at IS NULL`.
 static CONSUME_TOKEN: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "UPDATE tokens SET used_at = $3
-         WHERE token_hash = $1 AND kind = $2
-           AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3
-         RETURNING {TOKEN_COLUMNS}"
+        "UPDATE tokens AS t SET used_at = $3
+         WHERE t.token_hash = $1 AND t.kind = $2
+           AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > $3
+         RETURNING {}",
+        token_columns("t", "")
     )
 });
 
 impl PostgresStore {
     /// [`find_token`](TokenStore::find_token) without its own operation timeout, for use
     /// inside an operation that already runs within one.
-    async fn fetch_token(
+    pub(crate) async fn fetch_token(
         &self,
         hash: &TokenHash,
         kind: TokenKind,
     ) -> Result<Option<TokenRecord>, StoreError> {
-        sqlx::query_as::<_, TokenRow>(&SELECT_TOKEN)
+        sqlx::query(&SELECT_TOKEN)
             .bind(&hash.as_bytes()[..])
             .bind(kind.as_str())
             .fetch_optional(&self.pool)
             .await
             .map_err(store_error)?
-            .map(TokenRecord::try_from)
+            .map(|row| codec::token(&row, ""))
             .transpose()
     }
 }
@@ -89,7 +97,7 @@ impl TokenStore for PostgresStore {
         now: OffsetDateTime,
     ) -> Result<ConsumeOutcome, StoreError> {
         self.timed(async {
-            let consumed = sqlx::query_as::<_, TokenRow>(&CONSUME_TOKEN)
+            let consumed = sqlx::query(&CONSUME_TOKEN)
                 .bind(&hash.as_bytes()[..])
                 .bind(kind.as_str())
                 .bind(now)
@@ -97,7 +105,7 @@ impl TokenStore for PostgresStore {
                 .await
                 .map_err(store_error)?;
             match consumed {
-                Some(row) => Ok(ConsumeOutcome::Consumed(row.try_into()?)),
+                Some(row) => Ok(ConsumeOutcome::Consumed(codec::token(&row, "")?)),
                 // Not consumed: read it only to say why. The decision was the UPDATE's.
                 None => Ok(ConsumeOutcome::classify(
                     self.fetch_token(hash, kind).await?,

@@ -3,37 +3,60 @@
 use std::sync::LazyLock;
 
 use auth_core::async_trait;
-use auth_core::store::UserStore;
-use auth_core::{StoreError, User, UserId, UserPage, UserPatch};
+use auth_core::{Invalidate, StoreError, User, UserId, UserPage, UserPatch, UserStore};
+use sqlx::Row;
 use sqlx::types::Json;
 
-use crate::codec::{USER_COLUMNS, UserPageRow, UserRow};
+use crate::codec::{self, USER_INSERT_COLUMNS, user_columns};
 use crate::error::store_error;
 use crate::store::PostgresStore;
 
-static SELECT_USER_BY_ID: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"));
-
-static SELECT_USER_BY_EMAIL: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"));
-
-static INSERT_USER: LazyLock<String> = LazyLock::new(|| {
-    format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+static SELECT_USER_BY_ID: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM users u WHERE u.id = $1",
+        user_columns("u", "")
+    )
 });
 
-/// One statement: the patch is applied and the result read back in the same write.
+static SELECT_USER_BY_EMAIL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM users u WHERE u.email = $1",
+        user_columns("u", "")
+    )
+});
+
+static INSERT_USER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO users ({USER_INSERT_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    )
+});
+
+/// One statement: the patch, and the cut it asks for, are applied and the result read back
+/// in the same write. The raises are increments of the stored values — in a `SET` list
+/// every column names its value before the update, so `session_epoch = token_version + 1`
+/// is the new `token_version` — and a concurrent update of the row makes PostgreSQL wait
+/// for its lock and evaluate the `SET` list again on the updated row (READ COMMITTED's
+/// re-check), so no raise is lost.
 static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "UPDATE users SET
-            username = COALESCE($2, username),
-            password_hash = COALESCE($3, password_hash),
-            roles = COALESCE($4, roles),
-            user_settings = COALESCE($5, user_settings),
-            is_verified = COALESCE($6, is_verified),
-            is_active = COALESCE($7, is_active),
-            updated_at = COALESCE($8, updated_at)
-         WHERE id = $1
-         RETURNING {USER_COLUMNS}"
+        "UPDATE users AS u SET
+            username = COALESCE($2, u.username),
+            password_hash = COALESCE($3, u.password_hash),
+            roles = COALESCE($4, u.roles),
+            user_settings = COALESCE($5, u.user_settings),
+            is_verified = COALESCE($6, u.is_verified),
+            is_active = COALESCE($7, u.is_active),
+            updated_at = COALESCE($8, u.updated_at),
+            token_version = CASE WHEN $9::text IS NULL THEN u.token_version
+                                 ELSE u.token_version + 1 END,
+            session_epoch = CASE WHEN $9::text = 'sessions' THEN u.token_version + 1
+                                 ELSE u.session_epoch END,
+            versioned_at = CASE WHEN $9::text IS NULL THEN u.versioned_at
+                                ELSE COALESCE($8, u.updated_at) END
+         WHERE u.id = $1
+         RETURNING {}",
+        user_columns("u", "")
     )
 });
 
@@ -41,13 +64,19 @@ static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
 /// the total, and then a second query counts.
 static LIST_USERS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH page AS (
-            SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2
-         )
-         SELECT (SELECT count(*) FROM users) AS total, page.* FROM page
-         ORDER BY created_at, id"
+        "SELECT (SELECT count(*) FROM users) AS total, {}
+         FROM users u ORDER BY u.created_at, u.id LIMIT $1 OFFSET $2",
+        user_columns("u", "")
     )
 });
+
+/// How [`UserPatch::invalidate`] is passed to [`UPDATE_USER`].
+fn invalidate_param(invalidate: Option<Invalidate>) -> Option<&'static str> {
+    invalidate.map(|cut| match cut {
+        Invalidate::AccessTokens => "access_tokens",
+        Invalidate::Sessions => "sessions",
+    })
+}
 
 #[async_trait]
 impl UserStore for PostgresStore {
@@ -64,6 +93,8 @@ impl UserStore for PostgresStore {
                 .bind(user.is_active)
                 .bind(user.created_at)
                 .bind(user.updated_at)
+                .bind(user.token_version)
+                .bind(user.session_epoch)
                 .execute(&self.pool)
                 .await
                 .map_err(store_error)?;
@@ -74,31 +105,33 @@ impl UserStore for PostgresStore {
 
     async fn find_user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         self.timed(async {
-            let row = sqlx::query_as::<_, UserRow>(&SELECT_USER_BY_ID)
+            sqlx::query(&SELECT_USER_BY_ID)
                 .bind(id.as_uuid())
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(store_error)?;
-            Ok(row.map(User::from))
+                .map_err(store_error)?
+                .map(|row| codec::user(&row, ""))
+                .transpose()
         })
         .await
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         self.timed(async {
-            let row = sqlx::query_as::<_, UserRow>(&SELECT_USER_BY_EMAIL)
+            sqlx::query(&SELECT_USER_BY_EMAIL)
                 .bind(email)
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(store_error)?;
-            Ok(row.map(User::from))
+                .map_err(store_error)?
+                .map(|row| codec::user(&row, ""))
+                .transpose()
         })
         .await
     }
 
     async fn update_user(&self, id: UserId, patch: &UserPatch) -> Result<Option<User>, StoreError> {
         self.timed(async {
-            let row = sqlx::query_as::<_, UserRow>(&UPDATE_USER)
+            sqlx::query(&UPDATE_USER)
                 .bind(id.as_uuid())
                 .bind(patch.username.as_deref())
                 .bind(patch.password_hash.as_ref().map(|h| h.as_str()))
@@ -107,31 +140,36 @@ impl UserStore for PostgresStore {
                 .bind(patch.is_verified)
                 .bind(patch.is_active)
                 .bind(patch.updated_at)
+                .bind(invalidate_param(patch.invalidate))
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(store_error)?;
-            Ok(row.map(User::from))
+                .map_err(store_error)?
+                .map(|row| codec::user(&row, ""))
+                .transpose()
         })
         .await
     }
 
     async fn list_users(&self, limit: u32, offset: u64) -> Result<UserPage, StoreError> {
         self.timed(async {
-            let rows = sqlx::query_as::<_, UserPageRow>(&LIST_USERS)
+            let rows = sqlx::query(&LIST_USERS)
                 .bind(i64::from(limit))
                 .bind(i64::try_from(offset).unwrap_or(i64::MAX))
                 .fetch_all(&self.pool)
                 .await
                 .map_err(store_error)?;
-            let total = match rows.first() {
-                Some(row) => row.total,
-                None => sqlx::query_scalar::<_, i64>("SELECT count(*) FROM users")
+            let total: i64 = match rows.first() {
+                Some(row) => row.try_get("total").map_err(store_error)?,
+                None => sqlx::query_scalar("SELECT count(*) FROM users")
                     .fetch_one(&self.pool)
                     .await
                     .map_err(store_error)?,
             };
             Ok(UserPage {
-                items: rows.into_iter().map(|row| User::from(row.user)).collect(),
+                items: rows
+                    .iter()
+                    .map(|row| codec::user(row, ""))
+                    .collect::<Result<_, _>>()?,
                 total: u64::try_from(total).map_err(StoreError::corrupt)?,
             })
         })

@@ -15,9 +15,12 @@ use std::str::FromStr as _;
 use std::time::{Duration, Instant};
 
 use auth_core::secrecy::SecretString;
-use auth_core::store::{TokenStore, UserStore};
-use auth_core::testing::{sample_token, sample_user};
-use auth_core::{AuthError, NewUser, StoreError, TokenKind, UserId, UserPatch};
+use auth_core::testing::{sample_session, sample_token, sample_user, successor_of};
+use auth_core::{
+    AuditEvent, AuditQuery, AuditRecord, AuditStore, AuthError, CounterKey, CounterStore, MfaStore,
+    NewUser, RateLimit, RecoveryCodeHash, SessionStore, StoreError, Throttle, TokenKind,
+    TokenStore, TotpRecord, UserId, UserPatch, UserStore,
+};
 use auth_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use auth_postgres::{Error, PostgresStore, PostgresStoreOptions};
 use time::OffsetDateTime;
@@ -61,7 +64,7 @@ fn assert_unavailable<T: std::fmt::Debug>(what: &str, result: Result<T, StoreErr
     }
 }
 
-/// Calls every operation of both store traits and expects each to be unavailable.
+/// Calls every operation of every store trait and expects each to be unavailable.
 async fn every_operation_is_unavailable(store: &PostgresStore) {
     let user = sample_user("alice@example.com");
     let token = sample_token(&user, TokenKind::Refresh);
@@ -104,6 +107,115 @@ async fn every_operation_is_unavailable(store: &PostgresStore) {
         "purge_expired_tokens",
         store.purge_expired_tokens(now).await,
     );
+    every_new_capability_is_unavailable(store, &user, now).await;
+}
+
+/// The operations of the session, counter, audit and MFA traits.
+async fn every_new_capability_is_unavailable(
+    store: &PostgresStore,
+    user: &auth_core::User,
+    now: OffsetDateTime,
+) {
+    let (session, first) = sample_session(user);
+    assert_unavailable(
+        "create_session",
+        store.create_session(&session, &first).await,
+    );
+    assert_unavailable("find_session", store.find_session(session.id).await);
+    assert_unavailable(
+        "find_user_and_session",
+        store.find_user_and_session(user.id, session.id).await,
+    );
+    assert_unavailable(
+        "list_user_sessions",
+        store.list_user_sessions(user.id, now).await,
+    );
+    assert_unavailable(
+        "rotate_refresh_token",
+        store
+            .rotate_refresh_token(&first.token_hash, &successor_of(&first), now)
+            .await,
+    );
+    assert_unavailable(
+        "revoke_session",
+        store.revoke_session(session.id, None, now).await,
+    );
+    assert_unavailable(
+        "revoke_user_sessions",
+        store.revoke_user_sessions(user.id, None, now).await,
+    );
+    assert_unavailable("revocations_since", store.revocations_since(now).await);
+    assert_unavailable(
+        "purge_expired_sessions",
+        store.purge_expired_sessions(now).await,
+    );
+    let key = CounterKey::new("test", "key");
+    assert_unavailable(
+        "take_rate_token",
+        store
+            .take_rate_token(&key, RateLimit::new(1, time::Duration::SECOND), now)
+            .await,
+    );
+    assert_unavailable(
+        "begin_attempt",
+        store.begin_attempt(&key, Throttle::default(), now).await,
+    );
+    assert_unavailable("clear_attempts", store.clear_attempts(&key).await);
+    assert_unavailable(
+        "purge_expired_counters",
+        store.purge_expired_counters(now).await,
+    );
+    let record = AuditRecord::chain(None, now, AuditEvent::default());
+    assert_unavailable("last_audit_record", store.last_audit_record().await);
+    assert_unavailable(
+        "append_audit_record",
+        store.append_audit_record(&record).await,
+    );
+    assert_unavailable(
+        "list_audit_records",
+        store
+            .list_audit_records(&AuditQuery {
+                limit: 10,
+                ..AuditQuery::default()
+            })
+            .await,
+    );
+    assert_unavailable(
+        "audit_records_after",
+        store.audit_records_after(0, 10).await,
+    );
+    assert_unavailable("audit_anchor", store.audit_anchor().await);
+    assert_unavailable(
+        "purge_audit_records",
+        store.purge_audit_records(now, now).await,
+    );
+    let totp = TotpRecord {
+        user_id: user.id,
+        secret: vec![1; 20],
+        created_at: now,
+        confirmed_at: None,
+        pending_expires_at: now,
+        last_used_step: None,
+    };
+    let code = RecoveryCodeHash([7; 32]);
+    assert_unavailable("put_pending_totp", store.put_pending_totp(&totp).await);
+    assert_unavailable("find_totp", store.find_totp(user.id).await);
+    assert_unavailable("confirm_totp", store.confirm_totp(user.id, 1, now).await);
+    assert_unavailable("use_totp_step", store.use_totp_step(user.id, 2).await);
+    assert_unavailable("delete_totp", store.delete_totp(user.id).await);
+    assert_unavailable(
+        "replace_recovery_codes",
+        store.replace_recovery_codes(user.id, &[code], now).await,
+    );
+    assert_unavailable(
+        "use_recovery_code",
+        store.use_recovery_code(user.id, &code, now).await,
+    );
+    assert_unavailable(
+        "count_recovery_codes",
+        store.count_recovery_codes(user.id).await,
+    );
+    assert_unavailable("purge_expired_totp", store.purge_expired_totp(now).await);
 }
 
 /// The service's use cases that reach the store answer `Unavailable` (503).
