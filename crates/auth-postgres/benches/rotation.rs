@@ -89,7 +89,7 @@ async fn run(url: &str, duration: Duration, pool: u32) {
     let store = PostgresStore::connect_with(url, options)
         .await
         .unwrap_or_else(|e| panic!("connecting to {URL_VAR} failed: {e} ({e:?})"));
-    let config = AuthConfig::new("bench secret of at least thirty-two bytes!")
+    let config = AuthConfig::new("lvJo3zQ9jHtD9pjyK-tlGJEQFWS8ABZ9Lh45NeGxvNQ")
         .with_require_verified_email(false)
         // Hashing is paid once per client at login, outside the measured loop.
         .with_hashing(HashingConfig {

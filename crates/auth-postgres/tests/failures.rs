@@ -248,7 +248,12 @@ async fn service_answers_503(store: PostgresStore) {
                 .await
                 .map(|_| ()),
         ),
-        ("me", service.me(UserId::new()).await.map(|_| ())),
+        ("me", {
+            let someone = auth_core::testing::sample_user("someone@example.com");
+            let token = service.issue_access_token(&someone).expect("token");
+            let claims = service.authenticate(&token).expect("claims");
+            service.me(&claims).await.map(|_| ())
+        }),
     ];
     for (what, outcome) in outcomes {
         match outcome {

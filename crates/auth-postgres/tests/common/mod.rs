@@ -66,7 +66,7 @@ pub(crate) async fn store_in(schema: &str) -> PostgresStore {
 
 /// A service over `store` with cheap password hashing, verification not required.
 pub(crate) fn service(store: PostgresStore) -> AuthService {
-    let config = AuthConfig::new("test secret of at least thirty-two bytes!!")
+    let config = AuthConfig::new("UdlzF3JY4wB5tfmeHMh6WwkXrwX_hCYnkG_fa8EusTv")
         .with_require_verified_email(false)
         .with_hashing(HashingConfig {
             memory_kib: 1024,
