@@ -94,9 +94,13 @@
 //! The driver is re-exported as [`mongodb`] (and BSON as [`bson`]) so you can match its
 //! version.
 
+mod audit;
 mod codec;
+mod counters;
 mod error;
+mod mfa;
 mod options;
+mod sessions;
 mod store;
 mod tokens;
 mod users;
