@@ -65,10 +65,17 @@ impl AuditStore for MongoStore {
         if let Some(event) = &query.event {
             filter.insert(field::EVENT, event.as_str());
         }
+        // A filtered listing walks its compound index, on `seq`; the whole log walks the
+        // primary index, on `_id`. Both hold the position.
+        let position = if filter.is_empty() {
+            field::ID
+        } else {
+            field::SEQ
+        };
         if let Some(before) = query.before {
-            filter.insert(field::SEQ, doc! { "$lt": before });
+            filter.insert(position, doc! { "$lt": before });
         }
-        self.audit_records(filter, doc! { field::SEQ: -1 }, query.limit)
+        self.audit_records(filter, doc! { position: -1 }, query.limit)
             .await
     }
 
@@ -107,14 +114,13 @@ impl AuditStore for MongoStore {
         let Some(head) = self.last_audit_record().await? else {
             return Ok(0);
         };
-        let doomed = doc! {
-            field::AT: { "$lt": date_to_bson(before) },
-            field::ID: { "$lt": head.seq },
-        };
-        let last = self
-            .bounded(self.audit.0.find_one(doomed).sort(doc! { field::ID: -1 }))
+        // The last record to delete: the newest old one that is not the head. Two suffice
+        // (the head can only be the first).
+        let old = doc! { field::AT: { "$lt": date_to_bson(before) } };
+        let newest_old = self
+            .audit_records(old.clone(), doc! { field::ID: -1 }, 2)
             .await?;
-        let Some(last) = last.map(AuditRecord::try_from).transpose()? else {
+        let Some(last) = newest_old.into_iter().find(|record| record.seq != head.seq) else {
             return Ok(0);
         };
         self.store_anchor(&AuditAnchor {
@@ -123,10 +129,10 @@ impl AuditStore for MongoStore {
             purged_at: now,
         })
         .await?;
-        let deleted = doc! {
-            field::AT: { "$lt": date_to_bson(before) },
-            field::ID: { "$lte": last.seq },
-        };
+        // The position bound uses `seq`, not `_id`: on the MongoDB-wire test server a filter
+        // with a date comparison and an `_id` range compares the `_id`s as text (so 4 > 32).
+        let mut deleted = old;
+        deleted.insert(field::SEQ, doc! { "$lte": last.seq });
         let result = self.bounded(self.audit.0.delete_many(deleted)).await?;
         Ok(result.deleted_count)
     }

@@ -1,9 +1,11 @@
 //! Audit records and the purge anchor as documents.
 //!
 //! A record's position is its `_id` (a `long`, unique by the primary index) and is repeated
-//! in `seq`: the MongoDB-wire test server cannot build an index that names `_id` inside a
-//! compound key (every insert then fails with "JSON path error near '_id'"), so the
-//! compound indexes of the listing use `seq` instead. `detail` is the JSON text exactly as
+//! in `seq`, for two behaviours of the MongoDB-wire test server: it cannot build an index
+//! that names `_id` inside a compound key (every insert then fails with "JSON path error
+//! near '_id'"), so the compound indexes of the listings use `seq`; and a filter combining a
+//! date comparison with an `_id` range compares the `_id`s as text, so the purge bounds
+//! `seq`. `detail` is the JSON text exactly as
 //! serde_json wrote it (the chain hash covers that text, and a BSON document would not keep
 //! it), ids are id strings or `null`, hashes 32-byte generic binary.
 //!
