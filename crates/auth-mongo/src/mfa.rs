@@ -125,7 +125,8 @@ impl MfaStore for MongoStore {
         _now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         // One `$set` of the whole list: no moment with both sets, or neither. Duplicates
-        // collapse, as the SQL stores' unique (user_id, code_hash) makes them.
+        // collapse, as the SQL stores' unique (user_id, code_hash) makes them. For an
+        // unknown user nothing is stored (there is no document to hold the codes).
         let codes: BTreeSet<String> = codes.iter().map(code_to_hex).collect();
         let update = doc! {
             "$set": { field::RECOVERY_CODES: codes.into_iter().collect::<Vec<_>>() },
@@ -147,11 +148,10 @@ impl MfaStore for MongoStore {
         let code = code_to_hex(code);
         let mut filter = by_user(user_id);
         filter.insert(field::RECOVERY_CODES, code.as_str());
+        let used = doc! { "code_hash": code.as_str(), "used_at": date_to_bson(now) };
         let update = doc! {
             "$pull": { field::RECOVERY_CODES: code.as_str() },
-            "$push": {
-                field::RECOVERY_CODES_USED: { "code_hash": code.as_str(), "used_at": date_to_bson(now) },
-            },
+            "$push": { field::RECOVERY_CODES_USED: used },
         };
         let result = self
             .bounded(self.users.0.update_one(filter, update))
