@@ -168,10 +168,13 @@ impl SessionStore for MongoStore {
             by_id(session.id),
             doc! { "$set": { field::LAST_USED_AT: date_to_bson(now) } },
         );
-        tokio::try_join!(
+        // `join!`, not `try_join!`: a failing touch must not cut the insert off midway.
+        let (inserted, touched) = tokio::join!(
             self.bounded(self.tokens.0.insert_one(TokenDoc::from(&next))),
             self.bounded(touch),
-        )?;
+        );
+        inserted?;
+        touched?;
         session.last_used_at = now;
         Ok(RotateOutcome::Rotated { session, user })
     }

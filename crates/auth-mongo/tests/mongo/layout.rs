@@ -4,12 +4,14 @@
 
 use auth_core::testing::{now, sample_session, sample_user};
 use auth_core::{
-    AuditRecord, AuditStore, CounterKey, CounterStore, Invalidate, MfaStore, RateLimit,
-    RecoveryCodeHash, SessionStore, StoreError, Throttle, TotpRecord, UserPatch, UserStore, audit,
+    AuditQuery, AuditRecord, AuditStore, CounterKey, CounterStore, Invalidate, MfaStore, RateLimit,
+    RecoveryCodeHash, SessionRecord, SessionStore, StoreError, Throttle, TokenHash, TotpRecord,
+    UserPatch, UserStore, audit,
 };
 use auth_mongo::MongoStore;
 use auth_mongo::bson::spec::BinarySubtype;
-use auth_mongo::bson::{Bson, Document, doc};
+use auth_mongo::bson::{Binary, Bson, DateTime, Document, doc};
+use uuid::Uuid;
 
 use crate::common::{fresh_options, test_url};
 use crate::{event, integer, raw};
@@ -265,6 +267,21 @@ async fn mfa_fields_live_in_the_user_document() {
     );
     assert!(store.list_users(10, 0).await.expect("list").items[0].mfa_enabled);
 
+    // Nothing to enrol, nothing to hold codes, for an unknown user.
+    let stranger = auth_core::UserId::new();
+    let mut foreign = pending.clone();
+    foreign.user_id = stranger;
+    assert!(!store.put_pending_totp(&foreign).await.expect("put"));
+    store
+        .replace_recovery_codes(stranger, &[RecoveryCodeHash([1; 32])], at)
+        .await
+        .expect("codes");
+    assert_eq!(
+        store.count_recovery_codes(stranger).await.expect("count"),
+        0
+    );
+    assert_eq!(store.list_users(10, 0).await.expect("list").total, 1);
+
     // A secret that is not hex is Corrupt.
     raw(&store, "users")
         .update_one(doc! {}, doc! { "$set": { "totp.secret": "xyz" } })
@@ -272,5 +289,134 @@ async fn mfa_fields_live_in_the_user_document() {
         .expect("spoil");
     let result = store.find_totp(user.id).await;
     assert!(matches!(result, Err(StoreError::Corrupt(_))), "{result:?}");
+    store.database().drop().await.expect("drop");
+}
+
+/// Past nine records the audit positions must still compare as numbers: the test server
+/// compares `_id`s as text when a date comparison shares the filter (so the purge bounds
+/// `seq`), and the listings page across 9 → 10.
+#[tokio::test]
+#[ignore = "needs MYAUTH_TEST_MONGODB_URL"]
+async fn audit_positions_compare_as_numbers_past_nine() {
+    let store = fresh().await;
+    let old = now() - time::Duration::days(30);
+    let mut records = Vec::new();
+    for i in 0..12 {
+        let at = if i < 10 { old } else { now() };
+        records.push(
+            audit::append(&store, at, event(&format!("e{i}")))
+                .await
+                .expect("append"),
+        );
+    }
+    let seqs = |records: Vec<AuditRecord>| records.iter().map(|r| r.seq).collect::<Vec<_>>();
+    let page = store
+        .list_audit_records(&AuditQuery {
+            before: Some(11),
+            limit: 3,
+            ..AuditQuery::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(seqs(page), vec![10, 9, 8]);
+    assert_eq!(
+        seqs(store.audit_records_after(8, 3).await.expect("after")),
+        vec![9, 10, 11]
+    );
+    assert_eq!(
+        store
+            .purge_audit_records(now() - time::Duration::days(1), now())
+            .await
+            .expect("purge"),
+        10
+    );
+    let anchor = store.audit_anchor().await.expect("anchor").expect("one");
+    assert_eq!((anchor.seq, anchor.hash), (10, records[9].hash));
+    let report = audit::verify(&store).await.expect("verify");
+    assert_eq!((report.broken, report.checked), (None, 2));
+    store.database().drop().await.expect("drop");
+}
+
+fn date(at: time::OffsetDateTime) -> DateTime {
+    DateTime::from_millis(auth_core::unix_millis(at))
+}
+
+/// A session document as the store writes it (checked above), for raw bulk inserts.
+fn session_document(session: &SessionRecord) -> Document {
+    doc! {
+        "_id": session.id.to_string(),
+        "user_id": session.user_id.to_string(),
+        "created_at": date(session.created_at),
+        "last_used_at": date(session.last_used_at),
+        "expires_at": date(session.expires_at),
+        "revoked_at": Bson::Null,
+        "epoch": session.epoch,
+        "user_agent": Bson::Null,
+        "ip": Bson::Null,
+    }
+}
+
+/// A refresh token document of `session` as the store writes it, for raw bulk inserts.
+fn token_document(session: &SessionRecord) -> Document {
+    let hash = TokenHash::of(&Uuid::now_v7().to_string());
+    doc! {
+        "_id": Uuid::now_v7().to_string(),
+        "user_id": session.user_id.to_string(),
+        "kind": "refresh",
+        "token_hash": Binary { subtype: BinarySubtype::Generic, bytes: hash.as_bytes().to_vec() },
+        "family_id": session.id.to_string(),
+        "family_expires_at": date(session.expires_at),
+        "expires_at": date(session.expires_at),
+        "created_at": date(session.created_at),
+        "used_at": Bson::Null,
+        "revoked_at": Bson::Null,
+    }
+}
+
+/// More expired sessions than one purge round takes: every round deletes its batch with
+/// the sessions' tokens, and live sessions stay.
+#[tokio::test]
+#[ignore = "needs MYAUTH_TEST_MONGODB_URL"]
+async fn purge_expired_sessions_goes_through_every_batch() {
+    let store = fresh().await;
+    let user = sample_user("alice@example.com");
+    store.create_user(&user).await.expect("create");
+    let at = now();
+    let (live, live_token) = sample_session(&user);
+    store
+        .create_session(&live, &live_token)
+        .await
+        .expect("login");
+    // Written raw, in one command per collection, to keep the test fast on the test server.
+    let expired: Vec<SessionRecord> = (0..1_100)
+        .map(|_| {
+            let (mut session, _) = sample_session(&user);
+            session.expires_at = at - time::Duration::seconds(1);
+            session
+        })
+        .collect();
+    raw(&store, "sessions")
+        .insert_many(expired.iter().map(session_document))
+        .await
+        .expect("expired sessions");
+    raw(&store, "tokens")
+        .insert_many(expired.iter().map(token_document))
+        .await
+        .expect("their tokens");
+    assert_eq!(
+        store.purge_expired_sessions(at).await.expect("purge"),
+        1_100
+    );
+    let count = |name: &'static str| {
+        let collection = raw(&store, name);
+        async move { collection.count_documents(doc! {}).await.expect("count") }
+    };
+    assert_eq!(count("sessions").await, 1);
+    assert_eq!(
+        count("tokens").await,
+        1,
+        "only the live session's token is left"
+    );
+    assert_eq!(store.find_session(live.id).await.expect("find"), Some(live));
     store.database().drop().await.expect("drop");
 }
