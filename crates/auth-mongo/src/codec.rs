@@ -9,6 +9,11 @@
 //! - `token_hash` is BSON binary (generic subtype) of the 32 SHA-256 bytes.
 //! - `roles` is an array of strings, `user_settings` an embedded document.
 //! - Absent optional values (`used_at`, `revoked_at`, `family_id`, …) are stored as `null`.
+//! - Integers (versions, epochs, steps, counter times in ms) are BSON `long`.
+//!
+//! The documents of the later capabilities have their own submodules: [`session`],
+//! [`counter`], [`audit`] and [`mfa`] (the TOTP enrolment and recovery codes, kept inside the
+//! user document).
 
 use std::fmt;
 
@@ -21,6 +26,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+pub(crate) mod audit;
+pub(crate) mod counter;
+pub(crate) mod mfa;
+pub(crate) mod session;
 
 /// Field names, shared by the documents, the filters and the indexes.
 pub(crate) mod field {
@@ -41,9 +51,33 @@ pub(crate) mod field {
     pub(crate) const EXPIRES_AT: &str = "expires_at";
     pub(crate) const USED_AT: &str = "used_at";
     pub(crate) const REVOKED_AT: &str = "revoked_at";
+    // Users, since sessions.
+    pub(crate) const TOKEN_VERSION: &str = "token_version";
+    pub(crate) const SESSION_EPOCH: &str = "session_epoch";
+    pub(crate) const VERSIONED_AT: &str = "versioned_at";
+    pub(crate) const MFA_ENABLED: &str = "mfa_enabled";
+    pub(crate) const TOTP: &str = "totp";
+    pub(crate) const RECOVERY_CODES: &str = "recovery_codes";
+    pub(crate) const RECOVERY_CODES_USED: &str = "recovery_codes_used";
+    // Sessions.
+    pub(crate) const LAST_USED_AT: &str = "last_used_at";
+    pub(crate) const EPOCH: &str = "epoch";
+    pub(crate) const REVOKED_BY: &str = "revoked_by";
+    // Counters (times in ms since the epoch).
+    pub(crate) const TAT: &str = "tat";
+    pub(crate) const FAILURES: &str = "failures";
+    pub(crate) const BLOCKED_UNTIL: &str = "blocked_until";
+    // Audit.
+    pub(crate) const SEQ: &str = "seq";
+    pub(crate) const AT: &str = "at";
+    pub(crate) const EVENT: &str = "event";
 }
 
 /// A user as stored in the users collection. No `Debug`: it holds the password hash.
+///
+/// The users collection holds more than this: `versioned_at` (the date of the last raise of
+/// `token_version`, for the revocation feed) and the MFA fields of [`mfa`], which user reads
+/// leave out ([`user_projection`]); serde ignores fields a struct does not name.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct UserDoc {
     #[serde(rename = "_id")]
@@ -57,6 +91,27 @@ pub(crate) struct UserDoc {
     is_active: bool,
     created_at: bson::DateTime,
     updated_at: bson::DateTime,
+    // The three fields below are missing from documents written before sessions and MFA
+    // existed; they read as 0, 0 and false, which is what those users are.
+    #[serde(default)]
+    token_version: i64,
+    #[serde(default)]
+    session_epoch: i64,
+    /// Whether a confirmed TOTP enrolment exists. Kept in step with `totp` by the very
+    /// write that confirms or deletes the enrolment (both live in this one document), so
+    /// every read of the user tells the truth without a transaction or a second query.
+    #[serde(default)]
+    mfa_enabled: bool,
+}
+
+/// The projection of every user read: the document without its second-factor secrets,
+/// which only the MFA methods read.
+pub(crate) fn user_projection() -> Document {
+    mongodb::bson::doc! {
+        field::TOTP: 0,
+        field::RECOVERY_CODES: 0,
+        field::RECOVERY_CODES_USED: 0,
+    }
 }
 
 impl From<&User> for UserDoc {
@@ -72,6 +127,11 @@ impl From<&User> for UserDoc {
             is_active: user.is_active,
             created_at: date_to_bson(user.created_at),
             updated_at: date_to_bson(user.updated_at),
+            token_version: user.token_version,
+            session_epoch: user.session_epoch,
+            // A new user has no enrolment, whatever the caller's struct says: the flag is
+            // the store's account of the `totp` field, never an input.
+            mfa_enabled: false,
         }
     }
 }
@@ -89,8 +149,11 @@ impl TryFrom<UserDoc> for User {
             user_settings: settings_from_document(doc.user_settings)?,
             is_verified: doc.is_verified,
             is_active: doc.is_active,
+            mfa_enabled: doc.mfa_enabled,
             created_at: date_from_bson(doc.created_at)?,
             updated_at: date_from_bson(doc.updated_at)?,
+            token_version: doc.token_version,
+            session_epoch: doc.session_epoch,
         })
     }
 }
@@ -167,7 +230,7 @@ impl fmt::Display for CorruptDocument {
 
 impl std::error::Error for CorruptDocument {}
 
-fn corrupt(reason: &'static str) -> StoreError {
+pub(crate) fn corrupt(reason: &'static str) -> StoreError {
     StoreError::corrupt(CorruptDocument(reason))
 }
 
@@ -176,7 +239,7 @@ pub(crate) fn id_to_bson(uuid: Uuid) -> String {
     uuid.hyphenated().to_string()
 }
 
-fn id_from_bson(id: &str) -> Result<Uuid, StoreError> {
+pub(crate) fn id_from_bson(id: &str) -> Result<Uuid, StoreError> {
     Uuid::try_parse(id).map_err(|_| corrupt("an id is not a UUID"))
 }
 
@@ -190,7 +253,7 @@ pub(crate) fn date_to_bson(at: OffsetDateTime) -> bson::DateTime {
     bson::DateTime::from_millis(millis)
 }
 
-fn date_from_bson(at: bson::DateTime) -> Result<OffsetDateTime, StoreError> {
+pub(crate) fn date_from_bson(at: bson::DateTime) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.timestamp_millis()) * 1_000_000)
         .map_err(|_| corrupt("date is outside the supported range"))
 }

@@ -1,14 +1,20 @@
 //! # auth-mongo
 //!
-//! The MongoDB store of MyAuth for Rust: [`MongoStore`] implements auth-core's
-//! [`UserStore`](auth_core::UserStore) and [`TokenStore`](auth_core::TokenStore) on the
+//! The MongoDB store of MyAuth for Rust: [`MongoStore`] implements every store trait of
+//! auth-core — [`UserStore`](auth_core::UserStore), [`TokenStore`](auth_core::TokenStore),
+//! [`SessionStore`](auth_core::SessionStore), [`CounterStore`](auth_core::CounterStore),
+//! [`AuditStore`](auth_core::AuditStore) and [`MfaStore`](auth_core::MfaStore) — on the
 //! official [`mongodb`] driver (3.x, tokio), so an [`AuthService`](auth_core::AuthService)
-//! keeps its users and refresh / password-reset tokens in MongoDB.
+//! keeps its users, tokens, sessions, abuse counters, audit log and second factors in
+//! MongoDB.
 //!
 //! Pick it when your application already runs on MongoDB, or scales out over several
-//! processes sharing one replica set: uniqueness of emails and token hashes comes from
-//! unique indexes, and single use of a token from one atomic `findAndModify`, so both hold
-//! across processes. For a single process without a database server, `auth-sqlite` is simpler.
+//! processes sharing one replica set. No rule relies on a multi-document transaction:
+//! uniqueness comes from unique indexes, and every single-use or counting rule is one
+//! conditional single-document write (a token consumed by one `findAndModify`, a counter
+//! moved by compare-and-set, a TOTP step recorded by an update conditioned on the last one),
+//! so every rule holds across processes. For a single process without a database server,
+//! `auth-sqlite` is simpler.
 //!
 //! ```no_run
 //! use auth_core::{AuthConfig, AuthService, NewUser};
@@ -64,22 +70,64 @@
 //!
 //! ## Storage layout
 //!
-//! Two collections (names configurable), one document per user and per token:
+//! Six collections (names configurable), in one database:
+//!
+//! | collection | one document per | key and notable fields |
+//! |---|---|---|
+//! | `users` | user | `_id`; unique `email`; `token_version`, `session_epoch` (`long`), `versioned_at` (date of the last raise); `mfa_enabled`, and the TOTP enrolment (`totp`) and recovery codes (`recovery_codes`, `recovery_codes_used`) embedded |
+//! | `tokens` | refresh or password-reset token | `_id`; unique `token_hash`; a refresh token's `family_id` is its session's id |
+//! | `sessions` | login | `_id`; `user_id`, `created_at`, `last_used_at`, `expires_at`, `revoked_at`, `epoch`, `user_agent`, `ip` |
+//! | `counters` | rate bucket or login throttle | `_id` = the 32-byte counter key; `tat` or `failures` + `blocked_until`, and `expires_at`, in `long` milliseconds |
+//! | `audit` | audit record | `_id` = `seq` (repeated in `seq`); `detail` as the JSON text its hash covers; hashes as binary |
+//! | `audit_anchor` | purge | `_id` = the `seq` of the last record deleted, `hash`, `purged_at`; the highest is the anchor |
 //!
 //! | field | BSON type |
 //! |---|---|
-//! | `_id`, `user_id`, `family_id` | string: the UUID, lower case with hyphens — readable by every tool, no binary-UUID subtype pitfalls, sorts like the UUID |
-//! | `created_at`, `updated_at`, `expires_at`, `family_expires_at`, `used_at`, `revoked_at` | date (millisecond precision) or `null` |
-//! | `token_hash` | binary (generic subtype), the 32 bytes of SHA-256; tokens themselves are never stored |
+//! | `_id`, `user_id`, `family_id` (users, tokens, sessions) | string: the UUID, lower case with hyphens — readable by every tool, no binary-UUID subtype pitfalls, sorts like the UUID |
+//! | times (`created_at`, `expires_at`, `revoked_at`, …) | date (millisecond precision) or `null`; counters keep `long` milliseconds |
+//! | `token_hash`, counter keys, audit hashes | binary (generic subtype); tokens themselves are never stored |
+//! | TOTP secret (encrypted by the service), recovery code hashes | lower-case hex string (see below) |
 //! | `kind` | string, `refresh` or `password_reset` |
 //! | `roles` | array of strings |
 //! | `user_settings` | embedded document |
 //! | `email` (normalised), `username`, `password_hash` (argon2id PHC string) | string |
 //!
-//! Indexes ([`MongoStore::migrate`]): unique `email`; unique
-//! `token_hash`; `user_id`; `family_id`; and a TTL index on `expires_at`
-//! (`expireAfterSeconds: 0`), so the server deletes expired tokens within about a minute
-//! ([`MongoStoreOptions::with_ttl_index`] turns that off).
+//! Indexes ([`MongoStore::migrate`]): unique `email`, sparse `versioned_at` and
+//! `totp.pending_expires_at` on users; unique `token_hash`, `user_id`, `family_id` and a
+//! TTL index on `expires_at` (`expireAfterSeconds: 0`, so the server deletes expired tokens
+//! within about a minute; [`MongoStoreOptions::with_ttl_index`] turns that off) on tokens;
+//! `(user_id, created_at)`, `revoked_at`, `expires_at` on sessions; `expires_at` on counters;
+//! `(user_id, seq)`, `(event, seq)`, `at` on audit.
+//!
+//! ## How the rules hold without transactions
+//!
+//! - **Rotation**: the presented refresh token is consumed by one conditional
+//!   `findAndModify`; then the session and its owner are read and checked
+//!   ([`SessionRecord::is_live`](auth_core::SessionRecord::is_live)), and only then is the
+//!   successor stored. A cut stored after the check cannot be outlived: the successor's
+//!   own rotation meets it. Three round trips in a row (consume; session and user at once;
+//!   successor and the session's `last_used_at` at once).
+//! - **Invalidation**: [`Invalidate::AccessTokens`](auth_core::Invalidate::AccessTokens) is
+//!   a `$inc` in the patch's own write; [`Invalidate::Sessions`](auth_core::Invalidate::Sessions)
+//!   (which sets `session_epoch` to the new `token_version`) is a compare-and-set on
+//!   `token_version`.
+//! - **Counters**: compare-and-set of the state read, the first state an insert under the
+//!   unique `_id`; the arithmetic is auth-core's
+//!   ([`RateLimit::decide`](auth_core::RateLimit::decide),
+//!   [`Throttle::decide`](auth_core::Throttle::decide)).
+//! - **MFA**: the enrolment and the codes live in the user document, so confirming or
+//!   deleting the enrolment sets `mfa_enabled` in the same write, and using a step or a code
+//!   is one conditional update of that document.
+//! - **Audit**: records are only inserted (the unique `_id` orders writers); a purge stores
+//!   its anchor before deleting, so an interrupted purge still verifies.
+//!
+//! Some choices work around the MongoDB-wire test server the tests run on (no update
+//! pipelines, no binary values in updates, no `_id` inside a compound index); each is
+//! explained where it is made, and all are valid on MongoDB itself.
+//!
+//! An existing database upgrades in place with [`MongoStore::migrate`]: users written before
+//! read as versions 0 without a second factor, and refresh tokens issued before sessions
+//! existed belong to no session, so they end at their next use (their users sign in again).
 //!
 //! ## Connection strings and errors
 //!
@@ -94,9 +142,13 @@
 //! The driver is re-exported as [`mongodb`] (and BSON as [`bson`]) so you can match its
 //! version.
 
+mod audit;
 mod codec;
+mod counters;
 mod error;
+mod mfa;
 mod options;
+mod sessions;
 mod store;
 mod tokens;
 mod users;

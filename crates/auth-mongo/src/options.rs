@@ -21,6 +21,7 @@ use std::time::Duration;
 ///     .with_max_connections(20)
 ///     .with_server_selection_timeout(Duration::from_secs(2));
 /// assert_eq!(options.users_collection(), "auth_users");
+/// assert_eq!(options.sessions_collection(), "sessions");
 /// assert!(options.migrations());
 /// ```
 #[derive(Debug, Clone)]
@@ -28,6 +29,9 @@ pub struct MongoStoreOptions {
     database: Option<String>,
     users_collection: String,
     tokens_collection: String,
+    sessions_collection: String,
+    counters_collection: String,
+    audit_collection: String,
     migrations: bool,
     ttl_index: bool,
     server_selection_timeout: Option<Duration>,
@@ -42,6 +46,9 @@ impl Default for MongoStoreOptions {
             database: None,
             users_collection: Self::DEFAULT_USERS_COLLECTION.to_owned(),
             tokens_collection: Self::DEFAULT_TOKENS_COLLECTION.to_owned(),
+            sessions_collection: Self::DEFAULT_SESSIONS_COLLECTION.to_owned(),
+            counters_collection: Self::DEFAULT_COUNTERS_COLLECTION.to_owned(),
+            audit_collection: Self::DEFAULT_AUDIT_COLLECTION.to_owned(),
             migrations: true,
             ttl_index: true,
             server_selection_timeout: None,
@@ -60,6 +67,13 @@ impl MongoStoreOptions {
     pub const DEFAULT_USERS_COLLECTION: &'static str = "users";
     /// Default name of the tokens collection.
     pub const DEFAULT_TOKENS_COLLECTION: &'static str = "tokens";
+    /// Default name of the sessions collection.
+    pub const DEFAULT_SESSIONS_COLLECTION: &'static str = "sessions";
+    /// Default name of the abuse counters collection.
+    pub const DEFAULT_COUNTERS_COLLECTION: &'static str = "counters";
+    /// Default name of the audit log collection; its purge anchors go in the collection of
+    /// that name followed by `_anchor` (`audit_anchor`).
+    pub const DEFAULT_AUDIT_COLLECTION: &'static str = "audit";
     /// Default bound on finding a usable server (the driver's own default is 30 s).
     pub const DEFAULT_SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
     /// Default bound on opening one connection (TCP, TLS and handshake).
@@ -68,7 +82,8 @@ impl MongoStoreOptions {
     pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
 
     /// The defaults: database from the URL path (else
-    /// [`DEFAULT_DATABASE`](Self::DEFAULT_DATABASE)), collections `users` and `tokens`,
+    /// [`DEFAULT_DATABASE`](Self::DEFAULT_DATABASE)), collections `users`, `tokens`,
+    /// `sessions`, `counters`, `audit` and `audit_anchor`,
     /// indexes created on connect with a TTL index on `expires_at`, 5 s server selection and
     /// connect timeouts, 15 s per operation, the URL's pool size.
     pub fn new() -> Self {
@@ -96,6 +111,31 @@ impl MongoStoreOptions {
     #[must_use]
     pub fn with_tokens_collection(mut self, name: impl Into<String>) -> Self {
         self.tokens_collection = name.into();
+        self
+    }
+
+    /// The sessions collection's name; default
+    /// [`DEFAULT_SESSIONS_COLLECTION`](Self::DEFAULT_SESSIONS_COLLECTION).
+    #[must_use]
+    pub fn with_sessions_collection(mut self, name: impl Into<String>) -> Self {
+        self.sessions_collection = name.into();
+        self
+    }
+
+    /// The abuse counters collection's name; default
+    /// [`DEFAULT_COUNTERS_COLLECTION`](Self::DEFAULT_COUNTERS_COLLECTION).
+    #[must_use]
+    pub fn with_counters_collection(mut self, name: impl Into<String>) -> Self {
+        self.counters_collection = name.into();
+        self
+    }
+
+    /// The audit log collection's name; default
+    /// [`DEFAULT_AUDIT_COLLECTION`](Self::DEFAULT_AUDIT_COLLECTION). The purge anchors go in
+    /// the collection of this name followed by `_anchor`.
+    #[must_use]
+    pub fn with_audit_collection(mut self, name: impl Into<String>) -> Self {
+        self.audit_collection = name.into();
         self
     }
 
@@ -146,6 +186,10 @@ impl MongoStoreOptions {
     /// them (for audits, or exact "expired" answers). A plain index on `expires_at` is made
     /// instead. MongoDB refuses to change an existing index in place: switching an existing
     /// database from one to the other needs the old `expires_at` index dropped first.
+    ///
+    /// Only the tokens collection has a TTL index. Sessions, counters and pending TOTP
+    /// enrolments are deleted by their purge methods, which also report how many went (and,
+    /// for sessions, take their refresh tokens along).
     #[must_use]
     pub fn with_ttl_index(mut self, ttl_index: bool) -> Self {
         self.ttl_index = ttl_index;
@@ -198,6 +242,21 @@ impl MongoStoreOptions {
     /// The tokens collection's name.
     pub fn tokens_collection(&self) -> &str {
         &self.tokens_collection
+    }
+
+    /// The sessions collection's name.
+    pub fn sessions_collection(&self) -> &str {
+        &self.sessions_collection
+    }
+
+    /// The abuse counters collection's name.
+    pub fn counters_collection(&self) -> &str {
+        &self.counters_collection
+    }
+
+    /// The audit log collection's name (its anchors: this name followed by `_anchor`).
+    pub fn audit_collection(&self) -> &str {
+        &self.audit_collection
     }
 
     /// The driver's pool size set with [`with_max_connections`](Self::with_max_connections),
@@ -265,6 +324,9 @@ mod tests {
         assert_eq!(options.database(), None);
         assert_eq!(options.users_collection(), "users");
         assert_eq!(options.tokens_collection(), "tokens");
+        assert_eq!(options.sessions_collection(), "sessions");
+        assert_eq!(options.counters_collection(), "counters");
+        assert_eq!(options.audit_collection(), "audit");
         assert_eq!(options.max_connections(), None);
         assert_eq!(options.server_selection_timeout(), None);
         assert_eq!(options.connect_timeout(), None);

@@ -10,30 +10,39 @@ use mongodb::bson::Document;
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 
+use crate::codec::audit::{AnchorDoc, AuditDoc};
+use crate::codec::counter::CounterDoc;
+use crate::codec::session::SessionDoc;
 use crate::codec::{TokenDoc, UserDoc};
 use crate::error::{Error, OperationTimedOut, store_error};
 use crate::options::MongoStoreOptions;
-use crate::{tokens, users};
+use crate::{audit, counters, sessions, tokens, users};
 
 /// The application name the driver reports to the server (visible in server logs and
 /// `currentOp`) unless the connection string sets `appName`.
 const APP_NAME: &str = "myauth";
 
-/// A MongoDB-backed [`AuthStore`](auth_core::AuthStore): users and tokens in two collections
-/// of one database.
+/// A MongoDB-backed [`AuthStore`](auth_core::AuthStore): users (with their second factor),
+/// tokens, sessions, abuse counters and the audit log in collections of one database.
 ///
 /// A cheap-clone handle around the driver's connection pool; clones share it. Build one with
 /// [`connect`](Self::connect) / [`connect_with`](Self::connect_with) from a connection string,
 /// or with [`new`](Self::new) / [`with_options`](Self::with_options) from a
 /// [`Database`] the application already has.
 ///
-/// Every rule of the store contract holds across processes sharing the database: uniqueness
-/// by unique indexes, single use by one `findAndModify` per consume.
+/// Every rule of the store contract holds across processes sharing the database, with no
+/// multi-document transaction: uniqueness by unique indexes, single use by one conditional
+/// single-document write per use (`findAndModify`, or an update whose match count is the
+/// answer), counters by compare-and-set on the state read.
 #[derive(Clone, Debug)]
 pub struct MongoStore {
     database: Named<Database>,
     pub(crate) users: Named<Collection<UserDoc>>,
     pub(crate) tokens: Named<Collection<TokenDoc>>,
+    pub(crate) sessions: Named<Collection<SessionDoc>>,
+    pub(crate) counters: Named<Collection<CounterDoc>>,
+    pub(crate) audit: Named<Collection<AuditDoc>>,
+    pub(crate) audit_anchor: Named<Collection<AnchorDoc>>,
     ttl_index: bool,
     operation_timeout: Option<Duration>,
 }
@@ -109,6 +118,12 @@ impl MongoStore {
         Self {
             users: Named(database.collection(options.users_collection())),
             tokens: Named(database.collection(options.tokens_collection())),
+            sessions: Named(database.collection(options.sessions_collection())),
+            counters: Named(database.collection(options.counters_collection())),
+            audit: Named(database.collection(options.audit_collection())),
+            audit_anchor: Named(
+                database.collection(&format!("{}_anchor", options.audit_collection())),
+            ),
             database: Named(database),
             ttl_index: options.ttl_index(),
             operation_timeout: options.operation_timeout(),
@@ -124,10 +139,19 @@ impl MongoStore {
     /// run it at once (MongoDB treats creating an identical index as a no-op):
     ///
     /// - users: unique on `email` (the normalised email: of concurrent registrations of one
-    ///   address exactly one succeeds);
+    ///   address exactly one succeeds); sparse on `versioned_at` (the revocation feed) and
+    ///   on `totp.pending_expires_at` (the purge of abandoned enrolments);
     /// - tokens: unique on `token_hash`, on `user_id`, on `family_id`, and on `expires_at` —
     ///   a TTL index (`expireAfterSeconds: 0`) unless
-    ///   [`with_ttl_index(false)`](MongoStoreOptions::with_ttl_index).
+    ///   [`with_ttl_index(false)`](MongoStoreOptions::with_ttl_index);
+    /// - sessions: on `(user_id, created_at)` (a user's sessions, newest first), on
+    ///   `revoked_at` (the revocation feed) and on `expires_at` (the purge);
+    /// - counters: on `expires_at` (the purge; the key is the `_id`);
+    /// - audit: on `(user_id, seq)` and `(event, seq)` (the filtered listings; the position
+    ///   is the `_id`), on `at` (the purge).
+    ///
+    /// An existing database upgrades in place: the new indexes are added, and documents
+    /// written before them read as users with versions 0 and no second factor.
     ///
     /// # Errors
     ///
@@ -144,6 +168,21 @@ impl MongoStore {
         self.tokens
             .0
             .create_indexes(tokens::indexes(self.ttl_index))
+            .await
+            .map_err(store_error)?;
+        self.sessions
+            .0
+            .create_indexes(sessions::indexes())
+            .await
+            .map_err(store_error)?;
+        self.counters
+            .0
+            .create_indexes(counters::indexes())
+            .await
+            .map_err(store_error)?;
+        self.audit
+            .0
+            .create_indexes(audit::indexes())
             .await
             .map_err(store_error)?;
         Ok(())
@@ -178,6 +217,24 @@ pub(crate) fn index(
         .expire_after(expire_after)
         .build();
     IndexModel::builder().keys(keys).options(options).build()
+}
+
+/// One ascending sparse index: documents without the field stay out of it.
+pub(crate) fn sparse_index(keys: Document, name: &str) -> IndexModel {
+    let options = IndexOptions::builder()
+        .name(name.to_owned())
+        .sparse(true)
+        .build();
+    IndexModel::builder().keys(keys).options(options).build()
+}
+
+/// A short pause after losing a compare-and-set race, growing with the attempts and
+/// jittered, so writers that collided do not collide again in lockstep.
+pub(crate) async fn backoff(attempt: u32) {
+    // The random bits of a v7 UUID are jitter enough, without another dependency.
+    let jitter = u64::from(uuid::Uuid::now_v7().as_bytes()[15]);
+    let micros = jitter * u64::from(attempt.min(20) + 1);
+    tokio::time::sleep(Duration::from_micros(micros)).await;
 }
 
 /// A driver handle whose `Debug` shows only its name: the driver's own `Debug` prints the

@@ -37,7 +37,7 @@ pub(crate) fn fresh_options() -> MongoStoreOptions {
 /// The TTL index is off: the suite stores tokens that expired long ago and expects
 /// `purge_expired_tokens` to find them, while a TTL index lets the server delete them on its
 /// own at any moment (MongoDB's monitor runs every 60 s; the test server purges at once).
-/// Whether the index exists is checked in `tests/mongo.rs`.
+/// Whether the index exists is checked in `tests/mongo/`.
 pub(crate) async fn fresh_store() -> MongoStore {
     MongoStore::connect_with(&test_url(), fresh_options().with_ttl_index(false))
         .await

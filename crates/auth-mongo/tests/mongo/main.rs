@@ -1,18 +1,28 @@
 //! MongoDB-specific behaviour over a server: indexes, the stored representation, collection
-//! and database names, corrupt documents. Each test works in a database of its own and drops
-//! it at the end.
+//! and database names, corrupt documents (here); races between two independent clients of
+//! one database, the way two processes share it (`two_clients`); an upgrade of a database
+//! written by the previous version (`upgrade`); and the shape of the documents of sessions,
+//! counters, audit and MFA, with the test-server quirks they work around (`layout`). Each
+//! test works in a database of its own and drops it at the end.
 
 #![expect(
     clippy::expect_used,
     reason = "the helpers of a test crate report failures by panicking, like its tests"
 )]
 
+#[path = "../common/mod.rs"]
 mod common;
+mod layout;
+mod two_clients;
+mod upgrade;
 
 use std::time::Duration;
 
-use auth_core::testing::{sample_token, sample_user};
-use auth_core::{StoreError, TokenKind, TokenStore, UserStore};
+use auth_core::testing::{now, sample_session, sample_token, sample_user};
+use auth_core::{
+    AuditEvent, AuditStore, CounterKey, CounterStore, RateLimit, SessionStore, StoreError,
+    TokenKind, TokenStore, UserStore, audit,
+};
 use auth_mongo::bson::spec::BinarySubtype;
 use auth_mongo::bson::{Bson, Document, doc};
 use auth_mongo::mongodb::{Client, Collection};
@@ -20,6 +30,8 @@ use auth_mongo::{MongoStore, MongoStoreOptions};
 use common::{fresh_options, test_url, unique_database, url_with_database};
 
 /// One index as (keys, unique, TTL), the name left out: the test server renames indexes.
+/// The keys keep their order but not their direction: the test server reads every key back
+/// as ascending.
 type IndexSpec = (Document, bool, Option<Duration>);
 
 async fn index_specs(collection: &Collection<Document>) -> Vec<IndexSpec> {
@@ -31,8 +43,9 @@ async fn index_specs(collection: &Collection<Document>) -> Vec<IndexSpec> {
             continue;
         }
         let options = model.options.unwrap_or_default();
+        let keys = model.keys.keys().map(|key| (key.clone(), Bson::Int32(1)));
         specs.push((
-            model.keys,
+            keys.collect::<Document>(),
             options.unique.unwrap_or(false),
             options.expire_after,
         ));
@@ -49,8 +62,42 @@ async fn all_index_specs(store: &MongoStore) -> (Vec<IndexSpec>, Vec<IndexSpec>)
     )
 }
 
+/// The indexes of the collections that came with sessions, counters, audit and MFA.
+async fn later_index_specs(store: &MongoStore) -> [Vec<IndexSpec>; 3] {
+    let db = store.database();
+    [
+        index_specs(&db.collection("sessions")).await,
+        index_specs(&db.collection("counters")).await,
+        index_specs(&db.collection("audit")).await,
+    ]
+}
+
+/// A plain index on these fields, in this order.
+fn plain(keys: Document) -> IndexSpec {
+    let keys = keys.keys().map(|key| (key.clone(), Bson::Int32(1)));
+    (keys.collect(), false, None)
+}
+
+/// An integer field, whatever its width: MongoDB keeps the `long` this crate writes, the
+/// test server reads small ones back as `int`.
+fn integer(document: &Document, name: &str) -> Option<i64> {
+    match document.get(name)? {
+        Bson::Int32(value) => Some(i64::from(*value)),
+        Bson::Int64(value) => Some(*value),
+        _ => None,
+    }
+}
+
 fn raw(store: &MongoStore, collection: &str) -> Collection<Document> {
     store.database().collection(collection)
+}
+
+fn event(name: &str) -> AuditEvent {
+    AuditEvent {
+        event: name.to_owned(),
+        detail: serde_json::json!({"reason": "test", "n": 1}),
+        ..AuditEvent::default()
+    }
 }
 
 #[tokio::test]
@@ -61,7 +108,31 @@ async fn connect_creates_every_index_and_migrate_is_idempotent_across_stores() {
         .await
         .expect("connect and migrate");
     let (users, tokens) = all_index_specs(&store).await;
-    assert_eq!(users, vec![(doc! { "email": 1 }, true, None)]);
+    assert_eq!(
+        users,
+        vec![
+            (doc! { "email": 1 }, true, None),
+            plain(doc! { "totp.pending_expires_at": 1 }),
+            plain(doc! { "versioned_at": 1 }),
+        ]
+    );
+    let later = later_index_specs(&store).await;
+    assert_eq!(
+        later,
+        [
+            vec![
+                plain(doc! { "expires_at": 1 }),
+                plain(doc! { "revoked_at": 1 }),
+                plain(doc! { "user_id": 1, "created_at": -1 }),
+            ],
+            vec![plain(doc! { "expires_at": 1 })],
+            vec![
+                plain(doc! { "at": 1 }),
+                plain(doc! { "event": 1, "seq": -1 }),
+                plain(doc! { "user_id": 1, "seq": -1 }),
+            ],
+        ]
+    );
     assert_eq!(
         tokens,
         vec![
@@ -88,6 +159,7 @@ async fn connect_creates_every_index_and_migrate_is_idempotent_across_stores() {
         (users, tokens),
         "migrating again changes no index"
     );
+    assert_eq!(later_index_specs(&store).await, later);
 
     // The unique indexes are in force.
     let user = sample_user("alice@example.com");
@@ -217,7 +289,10 @@ async fn stored_documents_have_the_documented_bson_types() {
 async fn configured_collection_names_are_used() {
     let options = fresh_options()
         .with_users_collection("accounts")
-        .with_tokens_collection("sessions");
+        .with_tokens_collection("auth_tokens")
+        .with_sessions_collection("logins")
+        .with_counters_collection("limits")
+        .with_audit_collection("journal");
     let store = MongoStore::connect_with(&test_url(), options)
         .await
         .expect("connect");
@@ -227,20 +302,87 @@ async fn configured_collection_names_are_used() {
         .insert_token(&sample_token(&user, TokenKind::Refresh))
         .await
         .expect("insert");
+    let (session, first) = sample_session(&user);
+    store
+        .create_session(&session, &first)
+        .await
+        .expect("session");
+    store
+        .take_rate_token(
+            &CounterKey::new("ip", "192.0.2.1"),
+            RateLimit::new(5, time::Duration::minutes(1)),
+            now(),
+        )
+        .await
+        .expect("take");
+    let mut records = Vec::new();
+    for _ in 0..2 {
+        records.push(
+            audit::append(&store, now() - time::Duration::days(2), event("e"))
+                .await
+                .expect("append"),
+        );
+    }
+    assert_eq!(
+        store
+            .purge_audit_records(now() - time::Duration::days(1), now())
+            .await
+            .expect("purge"),
+        1
+    );
     let count = |name: &'static str| {
         let collection = raw(&store, name);
         async move { collection.count_documents(doc! {}).await.expect("count") }
     };
-    assert_eq!(count("accounts").await, 1);
-    assert_eq!(count("sessions").await, 1);
-    assert_eq!(count("users").await, 0);
-    assert_eq!(count("tokens").await, 0);
-    let (accounts, sessions) = (
-        index_specs(&raw(&store, "accounts")).await,
-        index_specs(&raw(&store, "sessions")).await,
+    for (name, expected) in [
+        ("accounts", 1),
+        ("auth_tokens", 2),
+        ("logins", 1),
+        ("limits", 1),
+        ("journal", 1),
+        ("journal_anchor", 1),
+    ] {
+        assert_eq!(count(name).await, expected, "{name}");
+    }
+    for name in [
+        "users",
+        "tokens",
+        "sessions",
+        "counters",
+        "audit",
+        "audit_anchor",
+    ] {
+        assert_eq!(count(name).await, 0, "{name}");
+    }
+    let indexes = |name: &'static str| {
+        let collection = raw(&store, name);
+        async move { index_specs(&collection).await }
+    };
+    assert!(
+        indexes("accounts")
+            .await
+            .contains(&(doc! { "email": 1 }, true, None))
     );
-    assert!(accounts.contains(&(doc! { "email": 1 }, true, None)));
-    assert!(sessions.contains(&(doc! { "token_hash": 1 }, true, None)));
+    assert!(
+        indexes("auth_tokens")
+            .await
+            .contains(&(doc! { "token_hash": 1 }, true, None))
+    );
+    assert!(
+        indexes("logins")
+            .await
+            .contains(&plain(doc! { "revoked_at": 1 }))
+    );
+    assert!(
+        indexes("limits")
+            .await
+            .contains(&plain(doc! { "expires_at": 1 }))
+    );
+    assert!(
+        indexes("journal")
+            .await
+            .contains(&plain(doc! { "event": 1, "seq": -1 }))
+    );
     store.database().drop().await.expect("drop");
 }
 
@@ -323,8 +465,12 @@ async fn a_store_over_an_existing_database_migrates_on_request() {
     assert!(index_specs(&database.collection("users")).await.is_empty());
     store.migrate().await.expect("migrate");
     let (users, tokens) = all_index_specs(&store).await;
-    assert_eq!(users.len(), 1);
+    assert_eq!(users.len(), 3);
     assert_eq!(tokens.len(), 4);
+    assert_eq!(
+        later_index_specs(&store).await.map(|specs| specs.len()),
+        [3, 1, 3]
+    );
     let with_options = MongoStore::with_options(
         database.clone(),
         &MongoStoreOptions::new().with_users_collection("people"),
