@@ -29,7 +29,7 @@
 //!
 //! let service = AuthService::builder()
 //!     .config(
-//!         AuthConfig::new("a secret of at least thirty-two bytes")
+//!         AuthConfig::default()
 //!             .with_require_verified_email(false),
 //!     )
 //!     .store(store)

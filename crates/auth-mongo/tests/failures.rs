@@ -38,7 +38,7 @@ async fn an_unreachable_server_is_unavailable_within_the_timeout() {
         .await
         .expect("without migration nothing is sent yet");
     let service = AuthService::builder()
-        .config(AuthConfig::new("a secret of at least thirty-two bytes!"))
+        .config(AuthConfig::new("tvwAoQ4v4ZVAjY1xRNzdGtktCuD__r6WpkeiQNI0In9"))
         .store(store.clone())
         .build()
         .expect("service");
