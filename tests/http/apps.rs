@@ -16,6 +16,20 @@ pub(crate) fn axum_app(service: AuthService) -> axum::Router {
     axum::Router::new()
         .route("/", get(|| async { "Application running with MyAuth" }))
         .route(
+            "/hello",
+            get(|CurrentUser(claims): CurrentUser| async move {
+                axum::Json(serde_json::json!({
+                    "sub": claims.sub, "sid": claims.sid, "roles": claims.roles
+                }))
+            }),
+        )
+        .route(
+            "/admin-hello",
+            get(|RequireRole(claims, ..): RequireRole<auth_axum::Admin>| async move {
+                axum::Json(serde_json::json!({ "sub": claims.sub }))
+            }),
+        )
+        .route(
             "/api/whoami",
             get(|CurrentUser(claims): CurrentUser| async move { claims.sub.to_string() }),
         )
@@ -55,10 +69,26 @@ pub(crate) fn poem_app(service: AuthService) -> impl poem::Endpoint {
         claims.sub.to_string()
     }
 
+    #[handler]
+    fn hello(CurrentUser(claims): CurrentUser) -> poem::web::Json<serde_json::Value> {
+        poem::web::Json(serde_json::json!({
+            "sub": claims.sub, "sid": claims.sid, "roles": claims.roles
+        }))
+    }
+
+    #[handler]
+    fn admin_hello(
+        RequireRole(claims, ..): RequireRole<auth_poem::Admin>,
+    ) -> poem::web::Json<serde_json::Value> {
+        poem::web::Json(serde_json::json!({ "sub": claims.sub }))
+    }
+
     Route::new()
         .at("/", get(root))
         .at("/api/whoami", get(whoami))
         .at("/api/editor", get(editor))
+        .at("/hello", get(hello))
+        .at("/admin-hello", get(admin_hello))
         .nest("/auth", myauth::poem_route(service.clone()))
         .data(service)
 }

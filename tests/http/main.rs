@@ -66,6 +66,27 @@ macro_rules! http_suite {
                 admin_routes_need_the_admin_role,
                 admin_lists_gets_and_sets_roles,
                 deactivation_cuts_off_login_refresh_and_me,
+                // sessions and revocation
+                sessions_are_listed_newest_first_with_the_current_one_marked,
+                deleting_a_session_ends_it_and_cuts_its_access_tokens,
+                logout_cuts_the_access_tokens_of_its_session,
+                every_cut_reaches_the_access_tokens_issued_before_it,
+                deactivation_cuts_access_tokens_and_me_still_says_disabled,
+                a_role_change_makes_older_tokens_stale_and_the_database_applies_it,
+                admins_list_and_end_a_users_sessions,
+                no_login_in_flight_outlives_a_password_reset,
+                a_replay_inside_the_grace_window_gets_the_same_successor,
+                // abuse limits
+                the_login_throttle_delays_guessing_the_same_way_for_every_email,
+                the_oauth2_form_and_change_password_count_toward_the_throttle,
+                a_reset_email_inside_the_cooldown_is_not_sent,
+                per_client_limits_answer_429_and_leave_other_routes_alone,
+                forwarded_addresses_count_only_through_trusted_proxies_and_ipv6_per_64,
+                common_passwords_and_the_accounts_own_words_are_refused,
+                // hardening
+                input_one_store_cannot_keep_is_422_on_every_backend,
+                a_mistyped_field_is_named_and_a_non_object_body_is_422,
+                every_answer_with_a_users_data_is_uncacheable,
             );
         }
     };

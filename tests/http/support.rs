@@ -124,6 +124,8 @@ pub(crate) async fn open_store(
 
 /// A running server and a client for it.
 pub(crate) struct TestServer {
+    pub(crate) adapter: Adapter,
+    pub(crate) backend: Backend,
     pub(crate) base: String,
     pub(crate) client: reqwest::Client,
     pub(crate) clock: ManualClock,
@@ -135,38 +137,58 @@ pub(crate) struct TestServer {
 }
 
 /// The configuration every server of the suite uses: the defaults, with cheap hashing so the
-/// suite runs quickly on two cores.
+/// suite runs quickly on two cores, and the per-client-address limits off (every request
+/// comes from 127.0.0.1; the limits have servers of their own in contract/limits.rs).
 pub(crate) fn config() -> AuthConfig {
-    AuthConfig::new(SECRET).with_hashing(HashingConfig {
-        memory_kib: 256,
-        iterations: 1,
-        parallelism: 1,
-        max_concurrent: 2,
-        max_waiting: 1024,
-    })
+    AuthConfig::new(SECRET)
+        .with_hashing(HashingConfig {
+            memory_kib: 256,
+            iterations: 1,
+            parallelism: 1,
+            max_concurrent: 2,
+            max_waiting: 1024,
+        })
+        .with_ip_limits(None)
 }
 
 impl TestServer {
     pub(crate) async fn start(adapter: Adapter, backend: Backend, mail: Mail) -> Self {
+        Self::start_with(adapter, backend, mail, config()).await
+    }
+
+    /// A server on a fresh store of the backend, with this configuration.
+    pub(crate) async fn start_with(
+        adapter: Adapter,
+        backend: Backend,
+        mail: Mail,
+        config: AuthConfig,
+    ) -> Self {
         let (store, guard) = open_store(backend).await;
-        let mut server = Self::serve_with(adapter, store, config(), mail).await;
+        let mut server = Self::serve_with(adapter, backend, store, config, mail).await;
         server._guard = guard;
         server
     }
 
+    /// Another server like this one (adapter, backend) on a fresh store, configured so.
+    pub(crate) async fn sibling(&self, config: AuthConfig) -> Self {
+        Self::start_with(self.adapter, self.backend, Mail::Outbox, config).await
+    }
+
     /// A server over an existing store: several servers over one database are several
     /// application processes scaled out.
-    #[cfg(feature = "postgres")]
+    #[cfg(any(feature = "postgres", feature = "mongodb"))]
     pub(crate) async fn serve(
         adapter: Adapter,
+        backend: Backend,
         store: Arc<dyn auth_core::AuthStore>,
         config: AuthConfig,
     ) -> Self {
-        Self::serve_with(adapter, store, config, Mail::Outbox).await
+        Self::serve_with(adapter, backend, store, config, Mail::Outbox).await
     }
 
     async fn serve_with(
         adapter: Adapter,
+        backend: Backend,
         store: Arc<dyn auth_core::AuthStore>,
         config: AuthConfig,
         mail: Mail,
@@ -200,7 +222,8 @@ impl TestServer {
         let addr = listener.local_addr().expect("addr");
         match adapter {
             Adapter::Axum => {
-                let app = crate::apps::axum_app(service.clone());
+                let app = crate::apps::axum_app(service.clone())
+                    .into_make_service_with_connect_info::<std::net::SocketAddr>();
                 tokio::spawn(async move {
                     axum::serve(listener, app).await.expect("axum server");
                 });
@@ -218,6 +241,8 @@ impl TestServer {
             }
         }
         Self {
+            adapter,
+            backend,
             base: format!("http://{addr}"),
             client: reqwest::Client::builder()
                 .timeout(StdDuration::from_secs(30))
