@@ -96,9 +96,13 @@
 //! [`StoreError`](auth_core::StoreError), which the service reports as a plain
 //! "service temporarily unavailable".
 
+mod audit;
 mod codec;
+mod counters;
 mod error;
+mod mfa;
 mod options;
+mod sessions;
 mod store;
 mod tokens;
 mod users;
