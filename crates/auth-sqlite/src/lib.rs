@@ -106,6 +106,7 @@ mod sessions;
 mod store;
 mod tokens;
 mod users;
+mod write_queue;
 
 pub use sqlx;
 

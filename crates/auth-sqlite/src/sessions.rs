@@ -7,6 +7,7 @@ use auth_core::{
     TokenRecord, User, UserId, async_trait,
 };
 use sqlx::Row;
+use sqlx::sqlite::SqliteConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -112,97 +113,37 @@ impl SessionStore for SqliteStore {
         rows.iter().map(session_from_row).collect()
     }
 
-    /// One `BEGIN IMMEDIATE` transaction on one connection: consume the token (the same
-    /// conditional `UPDATE … RETURNING` as `consume_token`), read its session and owner,
-    /// and — only if [`SessionRecord::is_live`] — touch the session and insert the
-    /// successor. The write lock is held from `BEGIN`, so what the transaction reads
-    /// cannot change before it commits, in this process or any other.
+    /// One `BEGIN IMMEDIATE` transaction on one connection ([`rotate_on`]). With the
+    /// write queue on (the default), concurrent rotations of this process share one such
+    /// transaction and its commit, each inside its own savepoint
+    /// ([`WriteQueue::batched`](crate::write_queue::WriteQueue::batched)): the answer
+    /// comes once the commit is done.
     async fn rotate_refresh_token(
         &self,
         presented: &TokenHash,
         successor: &TokenRecord,
         now: OffsetDateTime,
     ) -> Result<RotateOutcome, StoreError> {
-        let at = to_millis(now);
+        if let Some(queue) = &self.writes {
+            let (presented, successor) = (*presented, successor.clone());
+            return queue
+                .batched(&self.pool, move |conn| {
+                    Box::pin(async move {
+                        let outcome = rotate_on(conn, &presented, &successor, now).await?;
+                        let keep = matches!(outcome, RotateOutcome::Rotated { .. });
+                        Ok((outcome, keep))
+                    })
+                })
+                .await;
+        }
         let (_turn, mut tx) = self.begin_write().await?;
-        let consumed = sqlx::query(concat!(
-            "UPDATE tokens SET used_at = ?1 ",
-            "WHERE token_hash = ?2 AND kind = 'refresh' ",
-            "AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?1 ",
-            "RETURNING ",
-            token_columns!()
-        ))
-        .bind(at)
-        .bind(presented.as_bytes().as_slice())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        let Some(consumed) = consumed else {
-            // Nothing was written: read the token in the same transaction to say why.
-            let record = sqlx::query(concat!(
-                "SELECT ",
-                token_columns!(),
-                " FROM tokens WHERE token_hash = ?1 AND kind = 'refresh'"
-            ))
-            .bind(presented.as_bytes().as_slice())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(store_error)?
-            .as_ref()
-            .map(token_from_row)
-            .transpose()?;
+        let outcome = rotate_on(&mut tx, presented, successor, now).await?;
+        if matches!(outcome, RotateOutcome::Rotated { .. }) {
+            tx.commit().await.map_err(store_error)?;
+        } else {
             tx.rollback().await.map_err(store_error)?;
-            return Ok(RotateOutcome::Refused(ConsumeOutcome::classify(
-                record, now,
-            )));
-        };
-        let token = token_from_row(&consumed)?;
-        let live = match token.family_id {
-            None => None,
-            Some(family) => {
-                let row = sqlx::query(concat!(
-                    "SELECT ",
-                    session_columns!(),
-                    ", ",
-                    user_columns!(),
-                    " FROM sessions JOIN users ON users.id = ?2 WHERE sessions.id = ?1"
-                ))
-                .bind(uuid_bytes(&family))
-                .bind(uuid_bytes(token.user_id.as_uuid()))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(store_error)?;
-                match row {
-                    None => None,
-                    Some(row) => {
-                        let session = session_from_row(&row)?;
-                        let user = user_from_row(&row)?;
-                        session.is_live(&user, now).then_some((session, user))
-                    }
-                }
-            }
-        };
-        let Some((mut session, user)) = live else {
-            // The session is over (or there is none: a token from before sessions):
-            // undo the consume, so nothing at all is stored for this call.
-            tx.rollback().await.map_err(store_error)?;
-            return Ok(RotateOutcome::SessionEnded(TokenRecord {
-                used_at: None,
-                ..token
-            }));
-        };
-        sqlx::query("UPDATE sessions SET last_used_at = ?2 WHERE id = ?1")
-            .bind(uuid_bytes(&session.id))
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        session.last_used_at = now;
-        let mut successor = successor.clone();
-        successor.expires_at = successor.expires_at.min(session.expires_at);
-        insert_token_with(&mut *tx, &successor).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(RotateOutcome::Rotated { session, user })
+        }
+        Ok(outcome)
     }
 
     async fn revoke_session(
@@ -327,4 +268,97 @@ impl SessionStore for SqliteStore {
             tokio::time::sleep(started.elapsed().min(MAX_PURGE_PAUSE)).await;
         }
     }
+}
+
+/// The rotation's statements, on a connection inside a write transaction (or a savepoint
+/// of one) that already holds SQLite's write lock, so that what they read cannot change
+/// before the commit, in this process or any other: consume the token (the conditional
+/// `UPDATE … RETURNING` of `consume_token`), read its session joined to its owner, and —
+/// only if [`SessionRecord::is_live`] — touch the session and insert the successor.
+///
+/// Writes only on [`RotateOutcome::Rotated`]; on any other outcome the caller rolls back,
+/// which undoes the consume of a token whose session ended, so such a call stores nothing
+/// at all.
+async fn rotate_on(
+    conn: &mut SqliteConnection,
+    presented: &TokenHash,
+    successor: &TokenRecord,
+    now: OffsetDateTime,
+) -> Result<RotateOutcome, StoreError> {
+    let at = to_millis(now);
+    let consumed = sqlx::query(concat!(
+        "UPDATE tokens SET used_at = ?1 ",
+        "WHERE token_hash = ?2 AND kind = 'refresh' ",
+        "AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?1 ",
+        "RETURNING ",
+        token_columns!()
+    ))
+    .bind(at)
+    .bind(presented.as_bytes().as_slice())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    let Some(consumed) = consumed else {
+        // Nothing was written: read the token under the same lock to say why.
+        let record = sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE token_hash = ?1 AND kind = 'refresh'"
+        ))
+        .bind(presented.as_bytes().as_slice())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(store_error)?
+        .as_ref()
+        .map(token_from_row)
+        .transpose()?;
+        return Ok(RotateOutcome::Refused(ConsumeOutcome::classify(
+            record, now,
+        )));
+    };
+    let token = token_from_row(&consumed)?;
+    let live = match token.family_id {
+        None => None,
+        Some(family) => {
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                session_columns!(),
+                ", ",
+                user_columns!(),
+                " FROM sessions JOIN users ON users.id = ?2 WHERE sessions.id = ?1"
+            ))
+            .bind(uuid_bytes(&family))
+            .bind(uuid_bytes(token.user_id.as_uuid()))
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(store_error)?;
+            match row {
+                None => None,
+                Some(row) => {
+                    let session = session_from_row(&row)?;
+                    let user = user_from_row(&row)?;
+                    session.is_live(&user, now).then_some((session, user))
+                }
+            }
+        }
+    };
+    let Some((mut session, user)) = live else {
+        // The session is over, or there is none (a token from before sessions): the
+        // caller rolls the consume back, so the token is reported as it stays.
+        return Ok(RotateOutcome::SessionEnded(TokenRecord {
+            used_at: None,
+            ..token
+        }));
+    };
+    sqlx::query("UPDATE sessions SET last_used_at = ?2 WHERE id = ?1")
+        .bind(uuid_bytes(&session.id))
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    session.last_used_at = now;
+    let mut successor = successor.clone();
+    successor.expires_at = successor.expires_at.min(session.expires_at);
+    insert_token_with(&mut *conn, &successor).await?;
+    Ok(RotateOutcome::Rotated { session, user })
 }

@@ -9,10 +9,11 @@ use auth_core::StoreError;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Sqlite, SqlitePool, Transaction};
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::MutexGuard;
 
 use crate::error::{Error, is_locked, is_migration_locked, store_error};
 use crate::options::SqliteStoreOptions;
+use crate::write_queue::WriteQueue;
 
 /// An [`AuthStore`](auth_core::AuthStore) in a SQLite database: a cheap-to-clone handle
 /// around a [`SqlitePool`]; clones share the pool.
@@ -23,9 +24,9 @@ use crate::options::SqliteStoreOptions;
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
-    /// Serialises this process's writes, when on (see
+    /// Serialises this process's writes and commits rotations together, when on (see
     /// [`SqliteStoreOptions::with_serialized_writes`]); shared by clones.
-    writes: Option<Arc<Mutex<()>>>,
+    pub(crate) writes: Option<Arc<WriteQueue>>,
 }
 
 /// This process's turn to write, when writes are serialised; held until the write (or
@@ -128,7 +129,7 @@ impl SqliteStore {
     /// ([`SqliteStoreOptions::with_serialized_writes`]).
     #[must_use]
     pub fn with_serialized_writes(mut self, serialized: bool) -> Self {
-        self.writes = serialized.then(|| Arc::new(Mutex::new(())));
+        self.writes = serialized.then(|| Arc::new(WriteQueue::new()));
         self
     }
 
@@ -137,14 +138,12 @@ impl SqliteStore {
         self.writes.is_some()
     }
 
-    /// Waits for this process's turn to write, when writes are serialised. SQLite has one
-    /// writer per database anyway; queueing here, in order, keeps this process's writers
-    /// out of SQLite's busy handler, whose sleeps (up to 100 ms each) made the tail
-    /// latency of concurrent refreshes (measured in this crate's README). Other processes still wait in
-    /// the busy handler: correctness never depends on this queue.
+    /// Waits for this process's turn to write, when writes are serialised
+    /// ([`WriteQueue`]). Other processes still wait in SQLite's busy handler: correctness
+    /// never depends on this queue.
     pub(crate) async fn write_turn(&self) -> WriteTurn<'_> {
         match &self.writes {
-            Some(writes) => Some(writes.lock().await),
+            Some(writes) => Some(writes.turn().await),
             None => None,
         }
     }
@@ -174,18 +173,20 @@ impl SqliteStore {
         let migrator = migrator();
         let run = || migrator.run(&self.pool);
         let patience = SqliteStoreOptions::DEFAULT_BUSY_TIMEOUT;
-        if retry_while_locked(patience, run, is_migration_locked)
-            .await
-            .is_ok()
-        {
-            return Ok(());
-        }
         // Another process may have applied a migration between our look at the applied
-        // ones and our own attempt, which then fails ("table users already exists"). A
-        // second run sees it applied; a migration that is really broken fails again.
-        retry_while_locked(patience, run, is_migration_locked)
-            .await
-            .map_err(Error::Migrate)
+        // ones and our own attempt, which then fails ("table users already exists"); the
+        // next run sees it applied. Racing processes can do that once per migration, so
+        // there is one more run than migrations; a migration that is really broken fails
+        // every time.
+        let mut runs = migrator.iter().count() + 1;
+        loop {
+            runs -= 1;
+            match retry_while_locked(patience, run, is_migration_locked).await {
+                Ok(()) => return Ok(()),
+                Err(error) if runs == 0 => return Err(Error::Migrate(error)),
+                Err(_) => {}
+            }
+        }
     }
 
     /// The pool, for the application's own queries.
