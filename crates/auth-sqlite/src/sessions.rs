@@ -115,7 +115,7 @@ impl SessionStore for SqliteStore {
 
     /// One `BEGIN IMMEDIATE` transaction on one connection ([`rotate_on`]). With the
     /// write queue on (the default), concurrent rotations of this process share one such
-    /// transaction and its commit, each inside its own savepoint
+    /// transaction and its commit
     /// ([`WriteQueue::batched`](crate::write_queue::WriteQueue::batched)): the answer
     /// comes once the commit is done.
     async fn rotate_refresh_token(
@@ -128,11 +128,7 @@ impl SessionStore for SqliteStore {
             let (presented, successor) = (*presented, successor.clone());
             return queue
                 .batched(&self.pool, move |conn| {
-                    Box::pin(async move {
-                        let outcome = rotate_on(conn, &presented, &successor, now).await?;
-                        let keep = matches!(outcome, RotateOutcome::Rotated { .. });
-                        Ok((outcome, keep))
-                    })
+                    Box::pin(async move { rotate_on(conn, &presented, &successor, now).await })
                 })
                 .await;
         }
@@ -276,9 +272,10 @@ impl SessionStore for SqliteStore {
 /// `UPDATE … RETURNING` of `consume_token`), read its session joined to its owner, and —
 /// only if [`SessionRecord::is_live`] — touch the session and insert the successor.
 ///
-/// Writes only on [`RotateOutcome::Rotated`]; on any other outcome the caller rolls back,
-/// which undoes the consume of a token whose session ended, so such a call stores nothing
-/// at all.
+/// Leaves writes only on [`RotateOutcome::Rotated`]: a token whose session ended is
+/// consumed and put back (`used_at` was NULL, or the consume would not have matched), so
+/// such a call stores nothing at all, even in a transaction shared with other rotations.
+/// An error may leave part of the work written: the caller rolls back.
 async fn rotate_on(
     conn: &mut SqliteConnection,
     presented: &TokenHash,
@@ -343,8 +340,13 @@ async fn rotate_on(
         }
     };
     let Some((mut session, user)) = live else {
-        // The session is over, or there is none (a token from before sessions): the
-        // caller rolls the consume back, so the token is reported as it stays.
+        // The session is over, or there is none (a token from before sessions): undo the
+        // consume, and report the token as it stays.
+        sqlx::query("UPDATE tokens SET used_at = NULL WHERE token_hash = ?1")
+            .bind(presented.as_bytes().as_slice())
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
         return Ok(RotateOutcome::SessionEnded(TokenRecord {
             used_at: None,
             ..token

@@ -7,10 +7,15 @@
 //! refreshes; queueing in the process instead, first come first served, removes those
 //! sleeps. Queued in turn, every rotation still paid for its own `fsync`, so the last of 8
 //! waited for 7 of them: batched jobs ([`WriteQueue::batched`]) therefore share one
-//! `BEGIN IMMEDIATE` transaction per batch — each job inside its own `SAVEPOINT`, rolled
-//! back alone when the job fails or asks for it — and one commit. A job's result is
-//! delivered only once that commit is done, so nothing is reported that could still be
-//! lost. The numbers are in the crate's README.
+//! `BEGIN IMMEDIATE` transaction per batch and one commit. A job's result is delivered
+//! only once that commit is done, so nothing is reported that could still be lost. The
+//! numbers are in the crate's README.
+//!
+//! A batched job writes nothing unless it succeeds (it reads before it writes, or undoes
+//! what it wrote, under the lock). A job that fails may have written part of its work, so
+//! its batch is rolled back whole: the jobs that ran before it are answered with an error
+//! (nothing of theirs was stored), the jobs after it go to the next batch. Savepoints per
+//! job would avoid that, at two more statements per job — a third of a rotation's.
 //!
 //! This is a performance measure only: every rule is enforced by SQLite's locking within
 //! each job's statements, so processes sharing the file (which wait for each other in the
@@ -36,16 +41,17 @@ const _: () = assert!(MAX_BATCH >= 8);
 /// A boxed future borrowing the connection.
 pub(crate) type ConnFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
 
-/// How a job's result is delivered once the batch's commit has (or has not) succeeded.
-type Deliver = Box<dyn FnOnce(Result<(), Arc<sqlx::Error>>) + Send>;
+/// How a job's result is delivered once its batch is committed, or not.
+type Deliver = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
 /// A job of a batch, its result type erased.
 trait Job: Send {
-    /// Runs the job inside its savepoint: whether to keep its writes, and its delivery.
-    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> ConnFuture<'c, (bool, Deliver)>;
+    /// Runs the job: its delivery, or `None` when it failed (and was answered with its
+    /// error), which rolls the batch back.
+    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> ConnFuture<'c, Option<Deliver>>;
 
-    /// Answers without running: the batch failed before the job's turn.
-    fn fail(self: Box<Self>, error: Arc<sqlx::Error>);
+    /// Answers without running.
+    fn fail(self: Box<Self>, error: StoreError);
 }
 
 /// A job and the channel its caller waits on.
@@ -57,29 +63,31 @@ struct Typed<T, F> {
 impl<T, F> Job for Typed<T, F>
 where
     T: Send + 'static,
-    F: for<'c> FnOnce(&'c mut SqliteConnection) -> ConnFuture<'c, Result<(T, bool), StoreError>>
+    F: for<'c> FnOnce(&'c mut SqliteConnection) -> ConnFuture<'c, Result<T, StoreError>>
         + Send
         + 'static,
 {
-    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> ConnFuture<'c, (bool, Deliver)> {
+    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> ConnFuture<'c, Option<Deliver>> {
         let Self { job, answer } = *self;
         Box::pin(async move {
-            let result = job(conn).await;
-            let keep = matches!(result, Ok((_, true)));
-            let deliver = move |committed: Result<(), Arc<sqlx::Error>>| {
-                let result = match committed {
-                    Ok(()) => result.map(|(value, _)| value),
-                    Err(error) => Err(StoreError::unavailable(error)),
-                };
-                // The caller may have stopped waiting; its job ran all the same.
-                let _ = answer.send(result);
-            };
-            (keep, Box::new(deliver) as Deliver)
+            match job(conn).await {
+                Ok(value) => {
+                    let deliver = move |committed: Result<(), StoreError>| {
+                        // The caller may have stopped waiting; its job ran all the same.
+                        let _ = answer.send(committed.map(|()| value));
+                    };
+                    Some(Box::new(deliver) as Deliver)
+                }
+                Err(error) => {
+                    let _ = answer.send(Err(error));
+                    None
+                }
+            }
         })
     }
 
-    fn fail(self: Box<Self>, error: Arc<sqlx::Error>) {
-        let _ = self.answer.send(Err(StoreError::unavailable(error)));
+    fn fail(self: Box<Self>, error: StoreError) {
+        let _ = self.answer.send(Err(error));
     }
 }
 
@@ -125,11 +133,10 @@ impl WriteQueue {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Runs `job` in the next batch: inside a `SAVEPOINT` of a `BEGIN IMMEDIATE`
-    /// transaction shared with the jobs queued at the same time. The job returns its
-    /// result and whether to keep its writes (`false` rolls back to its savepoint; so does
-    /// an error). The result comes back after the batch is committed, or the commit's
-    /// error.
+    /// Runs `job` in the next batch: in a `BEGIN IMMEDIATE` transaction shared with the
+    /// jobs queued at the same time, which holds SQLite's write lock. The job must write
+    /// nothing unless it returns `Ok`; its result comes back after the batch is
+    /// committed, or the commit's error.
     ///
     /// The batch runs on a task of its own, so a caller that stops waiting (a client that
     /// went away) neither stops the batch nor fails the other jobs in it; its own job
@@ -141,9 +148,7 @@ impl WriteQueue {
     ) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(
-                &'c mut SqliteConnection,
-            ) -> ConnFuture<'c, Result<(T, bool), StoreError>>
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> ConnFuture<'c, Result<T, StoreError>>
             + Send
             + 'static,
     {
@@ -187,74 +192,55 @@ impl WriteQueue {
                 let rest = pending.jobs.split_off(batch);
                 mem::replace(&mut pending.jobs, rest)
             };
-            let _turn = self.turn().await;
-            run_batch(&pool, jobs).await;
+            let turn = self.turn().await;
+            let later = run_batch(&pool, jobs).await;
+            drop(turn);
+            if !later.is_empty() {
+                let mut pending = self.pending();
+                pending.jobs.splice(0..0, later);
+            }
         }
     }
 }
 
-/// One transaction for `jobs`, each in its own savepoint; every job's result is delivered
-/// after the commit.
-async fn run_batch(pool: &SqlitePool, jobs: Vec<Box<dyn Job>>) {
+/// One transaction for `jobs`; every job's result is delivered after the commit. Returns
+/// the jobs left for the next batch when one failed.
+async fn run_batch(pool: &SqlitePool, jobs: Vec<Box<dyn Job>>) -> Vec<Box<dyn Job>> {
     let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
-        Err(error) => return fail_all(jobs, &Arc::new(error)),
+        Err(error) => {
+            let error = Arc::new(error);
+            for job in jobs {
+                job.fail(StoreError::unavailable(Arc::clone(&error)));
+            }
+            return Vec::new();
+        }
     };
-    let mut delivers = Vec::with_capacity(jobs.len());
+    let mut delivers: Vec<Deliver> = Vec::with_capacity(jobs.len());
     let mut jobs = jobs.into_iter();
     while let Some(job) = jobs.next() {
-        if let Err(error) = sqlx::query("SAVEPOINT job").execute(&mut *tx).await {
-            return abandon(delivers, jobs, job, error);
-        }
-        let (keep, deliver) = job.run(&mut tx).await;
-        delivers.push(deliver);
-        let mut ended = Ok(());
-        if !keep {
-            ended = sqlx::query("ROLLBACK TO job")
-                .execute(&mut *tx)
-                .await
-                .map(|_| ());
-        }
-        if ended.is_ok() {
-            ended = sqlx::query("RELEASE job")
-                .execute(&mut *tx)
-                .await
-                .map(|_| ());
-        }
-        if let Err(error) = ended {
-            // The transaction is in an unknown state (SQLite may have rolled it back on
-            // its own): give it up whole; sqlx rolls it back when it is dropped.
-            let error = Arc::new(error);
+        let Some(deliver) = job.run(&mut tx).await else {
+            // The failed job may have written part of its work: roll back the batch (sqlx
+            // would when the transaction is dropped, later). Nothing of the jobs before it
+            // is stored; the jobs after it have not run.
+            let _ = tx.rollback().await;
             for deliver in delivers {
-                deliver(Err(Arc::clone(&error)));
+                deliver(Err(StoreError::unavailable(
+                    "rolled back with another write of the same batch, which failed",
+                )));
             }
-            return fail_all(jobs, &error);
-        }
+            return jobs.collect();
+        };
+        delivers.push(deliver);
     }
     let committed = tx.commit().await.map_err(Arc::new);
     for deliver in delivers {
-        deliver(committed.clone());
+        deliver(
+            committed
+                .as_ref()
+                .map(|()| ())
+                .map_err(|error| StoreError::unavailable(Arc::clone(error))),
+        );
     }
-}
-
-/// The batch failed before `job` ran: the jobs that ran are rolled back with it.
-fn abandon(
-    delivers: Vec<Deliver>,
-    rest: impl IntoIterator<Item = Box<dyn Job>>,
-    job: Box<dyn Job>,
-    error: sqlx::Error,
-) {
-    let error = Arc::new(error);
-    for deliver in delivers {
-        deliver(Err(Arc::clone(&error)));
-    }
-    job.fail(Arc::clone(&error));
-    fail_all(rest, &error);
-}
-
-/// Answers every job with `error`, without running it.
-fn fail_all(jobs: impl IntoIterator<Item = Box<dyn Job>>, error: &Arc<sqlx::Error>) {
-    for job in jobs {
-        job.fail(Arc::clone(error));
-    }
+    Vec::new()
 }
