@@ -238,7 +238,7 @@ async fn run_batch(pool: &SqlitePool, jobs: Vec<Box<dyn Job>>) -> Vec<Box<dyn Jo
         deliver(
             committed
                 .as_ref()
-                .map(|()| ())
+                .copied()
                 .map_err(|error| StoreError::unavailable(Arc::clone(error))),
         );
     }

@@ -1070,3 +1070,92 @@ async fn the_rate_upsert_applies_exactly_rate_limit_decide() {
 fn from_millis(millis: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).expect("in range")
 }
+
+/// A rotation whose successor's hash exists fails with `Conflict` and stores nothing —
+/// alone or in a batch with others. A batch is rolled back with it: the other rotations of
+/// that batch answer an error and leave their tokens live, or ran in another batch and
+/// rotated; none is half done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_rotation_stores_nothing_and_takes_no_other_rotation_halfway() {
+    for serialized in [true, false] {
+        let (_dir, url) = temp_db();
+        let store = SqliteStore::connect_with(
+            &url,
+            SqliteStoreOptions::new().with_serialized_writes(serialized),
+        )
+        .await
+        .expect("connect");
+        let user = sample_user("alice@example.com");
+        store.create_user(&user).await.expect("create");
+        let mut firsts = Vec::new();
+        for _ in 0..8 {
+            let (session, token) = sample_session(&user);
+            store
+                .create_session(&session, &token)
+                .await
+                .expect("create session");
+            firsts.push(token);
+        }
+        let barrier = Arc::new(tokio::sync::Barrier::new(8));
+        let taken = firsts[1].token_hash;
+        let tasks: Vec<_> = firsts
+            .iter()
+            .enumerate()
+            .map(|(i, first)| {
+                let (store, barrier, first) = (store.clone(), Arc::clone(&barrier), first.clone());
+                tokio::spawn(async move {
+                    let mut next = successor_of(&first);
+                    if i == 0 {
+                        // The hash of another session's live token.
+                        next.token_hash = taken;
+                    }
+                    barrier.wait().await;
+                    let outcome = store
+                        .rotate_refresh_token(&first.token_hash, &next, now())
+                        .await;
+                    (first, next, outcome)
+                })
+            })
+            .collect();
+        for (i, task) in tasks.into_iter().enumerate() {
+            let (first, next, outcome) = task.await.expect("task");
+            let presented = store
+                .find_token(&first.token_hash, TokenKind::Refresh)
+                .await
+                .expect("find")
+                .expect("kept");
+            match outcome {
+                Ok(RotateOutcome::Rotated { .. }) => {
+                    assert_ne!(i, 0);
+                    assert!(presented.used_at.is_some());
+                    assert!(
+                        store
+                            .find_token(&next.token_hash, TokenKind::Refresh)
+                            .await
+                            .expect("find")
+                            .is_some()
+                    );
+                }
+                Err(error) => {
+                    if i == 0 {
+                        assert!(matches!(error, StoreError::Conflict), "{error:?}");
+                    } else {
+                        assert!(serialized, "only a batch fails others: {error:?}");
+                    }
+                    assert_eq!(presented.used_at, None, "rotation {i} was rolled back");
+                    // Rotation 0's successor hash is the live token of rotation 1.
+                    if i != 0 {
+                        assert_eq!(
+                            store
+                                .find_token(&next.token_hash, TokenKind::Refresh)
+                                .await
+                                .expect("find"),
+                            None
+                        );
+                    }
+                }
+                Ok(other) => panic!("unexpected outcome {other:?}"),
+            }
+        }
+    }
+}
