@@ -113,11 +113,10 @@ impl SessionStore for SqliteStore {
         rows.iter().map(session_from_row).collect()
     }
 
-    /// One `BEGIN IMMEDIATE` transaction on one connection ([`rotate_on`]). With the
-    /// write queue on (the default), concurrent rotations of this process share one such
-    /// transaction and its commit
-    /// ([`WriteQueue::batched`](crate::write_queue::WriteQueue::batched)): the answer
-    /// comes once the commit is done.
+    /// One `BEGIN IMMEDIATE` transaction on one connection. With the write queue on (the
+    /// default, [`SqliteStoreOptions::with_serialized_writes`](crate::SqliteStoreOptions::with_serialized_writes)), concurrent rotations of
+    /// this process share one such transaction and its commit: the answer comes once the
+    /// commit is done.
     async fn rotate_refresh_token(
         &self,
         presented: &TokenHash,
