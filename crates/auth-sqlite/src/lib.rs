@@ -1,8 +1,9 @@
 //! # auth-sqlite
 //!
-//! The SQLite store of MyAuth for Rust: users and their single-use tokens in one embedded
-//! database file, through [sqlx](https://docs.rs/sqlx) 0.8 on tokio. SQLite is compiled in,
-//! so nothing needs to be installed or running.
+//! The SQLite store of MyAuth for Rust: users, their single-use tokens and sessions, the
+//! abuse counters, the audit log and TOTP enrolments in one embedded database file,
+//! through [sqlx](https://docs.rs/sqlx) 0.8 on tokio. SQLite is compiled in, so nothing
+//! needs to be installed or running.
 //!
 //! Pick it to start with, for a single server, for tests, and wherever one machine holds
 //! the data: it is the default of the `myauth` facade and of the reference server
@@ -23,7 +24,7 @@
 //! let store = SqliteStore::connect("sqlite::memory:").await?;
 //!
 //! let service = AuthService::builder()
-//!     .config(AuthConfig::new("a secret of at least thirty-two bytes")
+//!     .config(AuthConfig::default()
 //!         .with_require_verified_email(false))
 //!     .store(store)
 //!     .build()?;
@@ -69,18 +70,32 @@
 //!
 //! ## Storage
 //!
-//! Two tables, `users` and `tokens` (SQLite `STRICT` tables), created by the embedded
-//! migrations in `migrations/`, which [`SqliteStore::connect`] runs unless told not to:
+//! SQLite `STRICT` tables — `users`, `tokens`, `sessions`, `counters`, `audit_records`
+//! and `audit_anchor`, `totp_enrolments`, `recovery_codes` — created by the embedded
+//! migrations in `migrations/`, which [`SqliteStore::connect`] runs unless told not to (a
+//! database of an earlier release is upgraded in place; see the README):
 //!
 //! - ids are the 16 bytes of their UUID in a `BLOB`; a token's hash is its 32-byte SHA-256
-//!   in a `BLOB` (the token itself is never stored);
+//!   in a `BLOB` (the token itself is never stored), and so are counter keys, recovery
+//!   code hashes and audit hashes;
 //! - times are `INTEGER` milliseconds since the Unix epoch, so they read back exactly (to
 //!   the millisecond; finer parts are dropped) and compare correctly in SQL;
 //! - roles are a JSON array and settings a JSON object, as `TEXT`;
 //! - the normalised email and the token hash are `UNIQUE`; a duplicate is
 //!   [`StoreError::Conflict`](auth_core::StoreError::Conflict);
-//! - tokens reference their user `ON DELETE CASCADE` and are indexed by user, expiry and
-//!   rotation family.
+//! - tokens, sessions, TOTP enrolments and recovery codes reference their user
+//!   `ON DELETE CASCADE`; a session's refresh tokens are the tokens of its rotation family;
+//! - an audit record's `detail` is kept as the exact JSON text its hash covers;
+//! - a user's `mfa_enabled` is not stored but read from `totp_enrolments` by every user
+//!   read, so it cannot disagree with the enrolment.
+//!
+//! Every single-use or counting rule is one statement or one `BEGIN IMMEDIATE`
+//! transaction: a refresh-token rotation reads and writes under SQLite's write lock, a
+//! counter step is one conditional `INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`.
+//! Within a process, the store's writes also queue behind one another, and concurrent
+//! rotations share a transaction and its commit
+//! ([`SqliteStoreOptions::with_serialized_writes`]): a performance measure, as processes
+//! sharing the file rely on SQLite's locking alone.
 //!
 //! Every connection has foreign keys on and a busy timeout (a writer waits for another
 //! writer instead of failing with "database is locked"); database files use WAL journal
@@ -96,12 +111,17 @@
 //! [`StoreError`](auth_core::StoreError), which the service reports as a plain
 //! "service temporarily unavailable".
 
+mod audit;
 mod codec;
+mod counters;
 mod error;
+mod mfa;
 mod options;
+mod sessions;
 mod store;
 mod tokens;
 mod users;
+mod write_queue;
 
 pub use sqlx;
 

@@ -23,6 +23,7 @@ pub struct SqliteStoreOptions {
     acquire_timeout: Duration,
     busy_timeout: Duration,
     create_if_missing: bool,
+    serialized_writes: bool,
 }
 
 impl Default for SqliteStoreOptions {
@@ -33,6 +34,7 @@ impl Default for SqliteStoreOptions {
             acquire_timeout: Self::DEFAULT_ACQUIRE_TIMEOUT,
             busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
             create_if_missing: true,
+            serialized_writes: Self::DEFAULT_SERIALIZED_WRITES,
         }
     }
 }
@@ -53,6 +55,10 @@ impl SqliteStoreOptions {
     /// Default wait for a pooled connection when all are in use: 30 s, sqlx's own default,
     /// which the pool had before this option existed.
     pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Whether a store queues its own writes by default: `true`
+    /// ([`with_serialized_writes`](Self::with_serialized_writes)).
+    pub const DEFAULT_SERIALIZED_WRITES: bool = true;
 
     /// The defaults: run migrations, [`default_max_connections`](Self::default_max_connections)
     /// connections, a [`DEFAULT_ACQUIRE_TIMEOUT`](Self::DEFAULT_ACQUIRE_TIMEOUT) acquire
@@ -102,6 +108,25 @@ impl SqliteStoreOptions {
         self
     }
 
+    /// Whether the store's writes wait for one another in the process before asking SQLite
+    /// for its write lock, and concurrent refresh-token rotations share one transaction
+    /// and its commit. Default [`DEFAULT_SERIALIZED_WRITES`](Self::DEFAULT_SERIALIZED_WRITES).
+    ///
+    /// SQLite lets one connection write at a time; the others wait in its busy handler,
+    /// which polls with sleeps of up to 100 ms, so under concurrent writes a few requests
+    /// wait far longer than the writes ahead of them took. Queueing in the process, first
+    /// come first served, keeps this store's writers out of that handler, and committing
+    /// the rotations queued at the same time together makes them share one `fsync` (8
+    /// concurrent rotators: p99 about 200 → 23 ms, 280 → 1000–1300 rotations/s, measured in the
+    /// crate's README). It is a performance measure only: every rule is still enforced by
+    /// SQLite, so processes sharing the file stay correct (they wait in the busy handler
+    /// for each other, as before). Reads never queue.
+    #[must_use]
+    pub fn with_serialized_writes(mut self, serialized: bool) -> Self {
+        self.serialized_writes = serialized;
+        self
+    }
+
     /// Whether migrations run on connect.
     pub fn migrations(&self) -> bool {
         self.migrations
@@ -126,6 +151,11 @@ impl SqliteStoreOptions {
     pub fn create_if_missing(&self) -> bool {
         self.create_if_missing
     }
+
+    /// Whether writes are serialised within the process.
+    pub fn serialized_writes(&self) -> bool {
+        self.serialized_writes
+    }
 }
 
 #[cfg(test)]
@@ -144,6 +174,7 @@ mod tests {
         assert!((4..=64).contains(&options.max_connections()));
         assert_eq!(options.busy_timeout(), Duration::from_secs(5));
         assert_eq!(options.acquire_timeout(), Duration::from_secs(30));
+        assert!(options.serialized_writes());
     }
 
     #[test]

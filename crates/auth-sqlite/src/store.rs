@@ -2,24 +2,36 @@
 
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use auth_core::StoreError;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use tokio::sync::MutexGuard;
 
-use crate::error::{Error, is_locked, is_migration_locked};
+use crate::error::{Error, is_locked, is_migration_locked, store_error};
 use crate::options::SqliteStoreOptions;
+use crate::write_queue::WriteQueue;
 
 /// An [`AuthStore`](auth_core::AuthStore) in a SQLite database: a cheap-to-clone handle
 /// around a [`SqlitePool`]; clones share the pool.
 ///
-/// Every single-use and uniqueness rule is enforced by SQLite itself (a unique index, one
-/// atomic `UPDATE … RETURNING`), so it holds for every process that opens the same file.
+/// Every single-use, counting and uniqueness rule is enforced by SQLite itself (a unique
+/// index, one atomic `UPDATE … RETURNING` or upsert, or one `BEGIN IMMEDIATE`
+/// transaction), so it holds for every process that opens the same file.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// Serialises this process's writes and commits rotations together, when on (see
+    /// [`SqliteStoreOptions::with_serialized_writes`]); shared by clones.
+    pub(crate) writes: Option<Arc<WriteQueue>>,
 }
+
+/// This process's turn to write, when writes are serialised; held until the write (or
+/// its transaction) is over.
+pub(crate) type WriteTurn<'a> = Option<MutexGuard<'a, ()>>;
 
 /// The embedded migrations. `ignore_missing` lets an application keep its own sqlx
 /// migrations in the same database: ours do not fail on versions they do not know.
@@ -91,7 +103,7 @@ impl SqliteStore {
         )
         .await
         .map_err(|source| Error::connect(&path, source))?;
-        let store = Self::new(pool);
+        let store = Self::new(pool).with_serialized_writes(options.serialized_writes());
         if options.migrations() {
             store.migrate().await?;
         }
@@ -103,8 +115,53 @@ impl SqliteStore {
     /// sqlx's defaults already turn foreign keys on and set a five-second busy timeout;
     /// keep both, the token table relies on `ON DELETE CASCADE`. For `:memory:`, give the
     /// pool a single connection that never expires.
+    ///
+    /// Writes are serialised within the process, as with
+    /// [`SqliteStoreOptions::DEFAULT_SERIALIZED_WRITES`]; see
+    /// [`with_serialized_writes`](Self::with_serialized_writes).
     pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+        Self { pool, writes: None }
+            .with_serialized_writes(SqliteStoreOptions::DEFAULT_SERIALIZED_WRITES)
+    }
+
+    /// Whether this handle (and the clones made from it afterwards) queue their writes
+    /// behind one another before asking SQLite for its write lock
+    /// ([`SqliteStoreOptions::with_serialized_writes`]).
+    #[must_use]
+    pub fn with_serialized_writes(mut self, serialized: bool) -> Self {
+        self.writes = serialized.then(|| Arc::new(WriteQueue::new()));
+        self
+    }
+
+    /// Whether writes are serialised within the process.
+    pub fn serialized_writes(&self) -> bool {
+        self.writes.is_some()
+    }
+
+    /// Waits for this process's turn to write, when writes are serialised
+    /// ([`WriteQueue`]). Other processes still wait in SQLite's busy handler: correctness
+    /// never depends on this queue.
+    pub(crate) async fn write_turn(&self) -> WriteTurn<'_> {
+        match &self.writes {
+            Some(writes) => Some(writes.turn().await),
+            None => None,
+        }
+    }
+
+    /// Begins a write transaction: this process's turn, then `BEGIN IMMEDIATE`, which
+    /// takes SQLite's write lock at once, so every read in the transaction sees the data
+    /// no other connection can change before the commit. (A deferred transaction that
+    /// reads first and writes later can fail with `SQLITE_BUSY` instead of waiting.)
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<(WriteTurn<'_>, Transaction<'static, Sqlite>), StoreError> {
+        let turn = self.write_turn().await;
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(store_error)?;
+        Ok((turn, tx))
     }
 
     /// Applies the embedded migrations that have not run yet; harmless when all have.
@@ -116,18 +173,20 @@ impl SqliteStore {
         let migrator = migrator();
         let run = || migrator.run(&self.pool);
         let patience = SqliteStoreOptions::DEFAULT_BUSY_TIMEOUT;
-        if retry_while_locked(patience, run, is_migration_locked)
-            .await
-            .is_ok()
-        {
-            return Ok(());
-        }
         // Another process may have applied a migration between our look at the applied
-        // ones and our own attempt, which then fails ("table users already exists"). A
-        // second run sees it applied; a migration that is really broken fails again.
-        retry_while_locked(patience, run, is_migration_locked)
-            .await
-            .map_err(Error::Migrate)
+        // ones and our own attempt, which then fails ("table users already exists"); the
+        // next run sees it applied. Racing processes can do that once per migration, so
+        // there is one more run than migrations; a migration that is really broken fails
+        // every time.
+        let mut runs = migrator.iter().count() + 1;
+        loop {
+            runs -= 1;
+            match retry_while_locked(patience, run, is_migration_locked).await {
+                Ok(()) => return Ok(()),
+                Err(error) if runs == 0 => return Err(Error::Migrate(error)),
+                Err(_) => {}
+            }
+        }
     }
 
     /// The pool, for the application's own queries.

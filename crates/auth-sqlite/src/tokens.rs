@@ -17,30 +17,42 @@ use crate::error::store_error;
 pub(crate) const PURGE_BATCH: i64 = 1000;
 
 /// The longest pause between two purge batches.
-const MAX_PURGE_PAUSE: Duration = Duration::from_millis(100);
+pub(crate) const MAX_PURGE_PAUSE: Duration = Duration::from_millis(100);
+
+/// Inserts a token through `executor`: the pool, or the connection of a transaction.
+pub(crate) async fn insert_token_with<'c, E>(
+    executor: E,
+    token: &TokenRecord,
+) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
+{
+    sqlx::query(concat!(
+        "INSERT INTO tokens (",
+        token_columns!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))
+    .bind(uuid_bytes(&token.id))
+    .bind(uuid_bytes(token.user_id.as_uuid()))
+    .bind(token.kind.as_str())
+    .bind(token.token_hash.as_bytes().as_slice())
+    .bind(token.family_id.as_ref().map(uuid_bytes))
+    .bind(token.family_expires_at.map(to_millis))
+    .bind(to_millis(token.expires_at))
+    .bind(to_millis(token.created_at))
+    .bind(token.used_at.map(to_millis))
+    .bind(token.revoked_at.map(to_millis))
+    .execute(executor)
+    .await
+    .map_err(store_error)?;
+    Ok(())
+}
 
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
-        sqlx::query(concat!(
-            "INSERT INTO tokens (",
-            token_columns!(),
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-        ))
-        .bind(uuid_bytes(&token.id))
-        .bind(uuid_bytes(token.user_id.as_uuid()))
-        .bind(token.kind.as_str())
-        .bind(token.token_hash.as_bytes().as_slice())
-        .bind(token.family_id.as_ref().map(uuid_bytes))
-        .bind(token.family_expires_at.map(to_millis))
-        .bind(to_millis(token.expires_at))
-        .bind(to_millis(token.created_at))
-        .bind(token.used_at.map(to_millis))
-        .bind(token.revoked_at.map(to_millis))
-        .execute(&self.pool)
-        .await
-        .map_err(store_error)?;
-        Ok(())
+        let _turn = self.write_turn().await;
+        insert_token_with(&self.pool, token).await
     }
 
     async fn find_token(
@@ -73,6 +85,7 @@ impl TokenStore for SqliteStore {
         // database's write lock, so of N concurrent callers (in any process) exactly one
         // sees the row. `expires_at > now` on whole milliseconds is the same test as on
         // the exact `now`, since stored times are whole milliseconds.
+        let turn = self.write_turn().await;
         let consumed = sqlx::query(concat!(
             "UPDATE tokens SET used_at = ?1 ",
             "WHERE token_hash = ?2 AND kind = ?3 ",
@@ -86,6 +99,7 @@ impl TokenStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;
+        drop(turn);
         if let Some(row) = consumed {
             return token_from_row(&row).map(ConsumeOutcome::Consumed);
         }
@@ -100,6 +114,7 @@ impl TokenStore for SqliteStore {
         kind: TokenKind,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
         let result = sqlx::query(
             "UPDATE tokens SET revoked_at = ?1 \
              WHERE token_hash = ?2 AND kind = ?3 AND revoked_at IS NULL",
@@ -118,6 +133,7 @@ impl TokenStore for SqliteStore {
         family_id: Uuid,
         now: OffsetDateTime,
     ) -> Result<u64, StoreError> {
+        let _turn = self.write_turn().await;
         let result = sqlx::query(
             "UPDATE tokens SET revoked_at = ?1 WHERE family_id = ?2 AND revoked_at IS NULL",
         )
@@ -135,6 +151,7 @@ impl TokenStore for SqliteStore {
         kind: Option<TokenKind>,
         now: OffsetDateTime,
     ) -> Result<u64, StoreError> {
+        let _turn = self.write_turn().await;
         let result = sqlx::query(
             "UPDATE tokens SET revoked_at = ?1 \
              WHERE user_id = ?2 AND (?3 IS NULL OR kind = ?3) AND revoked_at IS NULL",
@@ -157,6 +174,7 @@ impl TokenStore for SqliteStore {
         let mut purged = 0;
         loop {
             let started = Instant::now();
+            let turn = self.write_turn().await;
             let deleted = sqlx::query(
                 "DELETE FROM tokens WHERE rowid IN \
                  (SELECT rowid FROM tokens WHERE expires_at <= ?1 LIMIT ?2)",
@@ -167,6 +185,7 @@ impl TokenStore for SqliteStore {
             .await
             .map_err(store_error)?
             .rows_affected();
+            drop(turn);
             purged += deleted;
             if deleted < PURGE_BATCH.unsigned_abs() {
                 return Ok(purged);

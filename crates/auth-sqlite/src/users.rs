@@ -1,18 +1,33 @@
 //! [`UserStore`] for [`SqliteStore`].
 
-use auth_core::{StoreError, User, UserId, UserPage, UserPatch, UserStore, async_trait};
+use auth_core::{
+    Invalidate, StoreError, User, UserId, UserPage, UserPatch, UserStore, async_trait,
+};
 
 use crate::SqliteStore;
-use crate::codec::{roles_json, settings_json, to_millis, user_columns, user_from_row, uuid_bytes};
+use crate::codec::{
+    roles_json, settings_json, to_millis, user_columns, user_from_row, user_insert_columns,
+    uuid_bytes,
+};
 use crate::error::store_error;
+
+/// How `update_user` is told what to cut: `NULL`, or the raise to apply.
+fn invalidate_code(invalidate: Option<Invalidate>) -> Option<i64> {
+    invalidate.map(|invalidate| match invalidate {
+        Invalidate::AccessTokens => 1,
+        Invalidate::Sessions => 2,
+    })
+}
 
 #[async_trait]
 impl UserStore for SqliteStore {
+    /// `mfa_enabled` is not stored: it follows the user's TOTP enrolment.
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(concat!(
             "INSERT INTO users (",
-            user_columns!(),
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            user_insert_columns!(),
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         ))
         .bind(uuid_bytes(user.id.as_uuid()))
         .bind(&user.email)
@@ -24,6 +39,8 @@ impl UserStore for SqliteStore {
         .bind(user.is_active)
         .bind(to_millis(user.created_at))
         .bind(to_millis(user.updated_at))
+        .bind(user.token_version)
+        .bind(user.session_epoch)
         .execute(&self.pool)
         .await
         .map_err(store_error)?;
@@ -62,7 +79,10 @@ impl UserStore for SqliteStore {
 
     async fn update_user(&self, id: UserId, patch: &UserPatch) -> Result<Option<User>, StoreError> {
         // One statement: a NULL parameter keeps the column, so the patch is applied
-        // atomically and the row is returned as it is afterwards.
+        // atomically and the row is returned as it is afterwards. The cut is part of it,
+        // as increments of the stored values: SQLite evaluates every SET expression on
+        // the row as it was, so `session_epoch = token_version + 1` is the new version.
+        let _turn = self.write_turn().await;
         sqlx::query(concat!(
             "UPDATE users SET ",
             "username = COALESCE(?2, username), ",
@@ -71,7 +91,11 @@ impl UserStore for SqliteStore {
             "user_settings = COALESCE(?5, user_settings), ",
             "is_verified = COALESCE(?6, is_verified), ",
             "is_active = COALESCE(?7, is_active), ",
-            "updated_at = COALESCE(?8, updated_at) ",
+            "updated_at = COALESCE(?8, updated_at), ",
+            "token_version = token_version + (?9 IS NOT NULL), ",
+            "session_epoch = CASE WHEN ?9 = 2 THEN token_version + 1 ELSE session_epoch END, ",
+            "versioned_at = CASE WHEN ?9 IS NULL THEN versioned_at ",
+            "ELSE COALESCE(?8, updated_at) END ",
             "WHERE id = ?1 RETURNING ",
             user_columns!()
         ))
@@ -89,6 +113,7 @@ impl UserStore for SqliteStore {
         .bind(patch.is_verified)
         .bind(patch.is_active)
         .bind(patch.updated_at.map(to_millis))
+        .bind(invalidate_code(patch.invalidate))
         .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?
