@@ -2,7 +2,7 @@
 //! server never holds more connections than it was given.
 
 use myauth::auth_postgres::sqlx::{self, Connection as _, PgConnection};
-use myauth::{NewUser, UserStore as _};
+use myauth::NewUser;
 
 use crate::support::{config, fresh_name, server_url};
 
@@ -47,12 +47,15 @@ async fn the_pool_never_opens_more_connections_than_max_connections() {
         .unwrap()
         .unwrap();
 
+    let claims = service
+        .authenticate(&service.issue_access_token(&user).unwrap())
+        .unwrap();
     let mut readers = tokio::task::JoinSet::new();
     for _ in 0..32 {
-        let service = service.clone();
+        let (service, claims) = (service.clone(), claims.clone());
         readers.spawn(async move {
             for _ in 0..10 {
-                service.me(user.id).await.unwrap();
+                service.me(&claims).await.unwrap();
             }
         });
     }

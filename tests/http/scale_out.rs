@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::support::{
-    Adapter, PASSWORD, Sent, TestServer, assert_problem, config, fresh_name, server_url,
+    Adapter, Backend, PASSWORD, Sent, TestServer, assert_problem, config, fresh_name, server_url,
     token_from_link,
 };
 

@@ -286,8 +286,11 @@ async fn seed_users(url: &str, n: u64) -> Result<(), String> {
                 user_settings: UserSettings::new(),
                 is_verified: true,
                 is_active: true,
+                mfa_enabled: false,
                 created_at: now,
                 updated_at: now,
+                token_version: 0,
+                session_epoch: 0,
             };
             match store.create_user(&user).await {
                 Ok(()) | Err(myauth::StoreError::Conflict) => Ok(()),
