@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use myauth::{
     AuditAnchor, AuditQuery, AuditRecord, AuditStore, AuthStore, ConsumeOutcome, CounterKey,
     CounterStore, MemoryStore, MfaStore, RateDecision, RateLimit, RecoveryCodeHash, Revocation,
-    RotateOutcome, SessionRecord, SessionStore, StoreError, Throttle, ThrottleDecision,
-    TokenHash, TokenKind, TokenRecord, TokenStore, TotpRecord, User, UserId, UserPage,
-    UserPatch, UserStore, async_trait,
+    RotateOutcome, SessionRecord, SessionStore, StoreError, Throttle, ThrottleDecision, TokenHash,
+    TokenKind, TokenRecord, TokenStore, TotpRecord, User, UserId, UserPage, UserPatch, UserStore,
+    async_trait,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -176,7 +176,9 @@ impl<S: AuthStore> SessionStore for Audited<S> {
         now: OffsetDateTime,
     ) -> Result<RotateOutcome, StoreError> {
         self.record(format!("rotate_refresh_token {presented:?}"));
-        self.inner.rotate_refresh_token(presented, successor, now).await
+        self.inner
+            .rotate_refresh_token(presented, successor, now)
+            .await
     }
 
     async fn revoke_session(

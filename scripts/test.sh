@@ -11,6 +11,14 @@ export RUST_BACKTRACE=1
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Whatever this script started is stopped when it ends, however it ends.
+MONGO_STARTED=""
+cleanup() {
+  if [ -n "$MONGO_STARTED" ]; then mongo_test_server_stop || true; fi
+  if [ -n "${REDIS_STARTED_PID:-}" ]; then kill "$REDIS_STARTED_PID" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+
 # PostgreSQL for the auth-postgres tests: the local cluster (started, or installed with apt
 # when missing and we are root on Debian), unless MYAUTH_TEST_POSTGRES_URL points elsewhere.
 ensure_postgres() {
@@ -43,9 +51,42 @@ ensure_mongodb() {
   if [ -n "${MYAUTH_TEST_MONGODB_URL:-}" ]; then return 0; fi
   # shellcheck source=scripts/mongo-test-server.sh
   source scripts/mongo-test-server.sh
-  trap mongo_test_server_stop EXIT
+  MONGO_STARTED=1
   mongo_test_server_start
   export MYAUTH_TEST_MONGODB_URL="$MONGO_TEST_SERVER_URL"
+}
+
+# Redis for the auth-redis tests: the local server (started, or installed with apt when
+# missing and we are root on Debian, on a free port of its own), unless
+# MYAUTH_TEST_REDIS_URL points elsewhere.
+REDIS_STARTED_PID=""
+ensure_redis() {
+  if [ -n "${MYAUTH_TEST_REDIS_URL:-}" ]; then return 0; fi
+  if command -v redis-cli >/dev/null 2>&1 && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    export MYAUTH_TEST_REDIS_URL="redis://127.0.0.1:6379"
+    return 0
+  fi
+  if ! command -v redis-server >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      step "installing Redis"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    else
+      echo "Redis is not installed and cannot be installed here; set MYAUTH_TEST_REDIS_URL" >&2
+      return 1
+    fi
+  fi
+  local port
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  step "starting Redis on port $port"
+  redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --daemonize no \
+    >/dev/null 2>&1 &
+  REDIS_STARTED_PID=$!
+  for _ in $(seq 1 50); do
+    redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null
+  export MYAUTH_TEST_REDIS_URL="redis://127.0.0.1:$port"
 }
 
 step "cargo fmt --check"
@@ -60,6 +101,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 step "test servers"
 ensure_postgres
 ensure_mongodb
+ensure_redis
 
 step "cargo test (all features, ignored server-backed tests included)"
 cargo test --workspace --all-features -- --include-ignored

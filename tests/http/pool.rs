@@ -1,8 +1,8 @@
 //! `MyAuth::max_connections` reaches the store's pool: under 32 concurrent requests the
 //! server never holds more connections than it was given.
 
-use myauth::auth_postgres::sqlx::{self, Connection as _, PgConnection};
 use myauth::NewUser;
+use myauth::auth_postgres::sqlx::{self, Connection as _, PgConnection};
 
 use crate::support::{config, fresh_name, server_url};
 

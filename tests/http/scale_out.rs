@@ -22,7 +22,9 @@ async fn two_instances() -> (TestServer, TestServer) {
         let store = auth_postgres::PostgresStore::connect_with(&url, options)
             .await
             .expect("postgres store");
-        servers.push(TestServer::serve(Adapter::Axum, Backend::Postgres, Arc::new(store), config()).await);
+        servers.push(
+            TestServer::serve(Adapter::Axum, Backend::Postgres, Arc::new(store), config()).await,
+        );
     }
     let b = servers.pop().expect("two");
     let a = servers.pop().expect("two");

@@ -18,9 +18,10 @@ fn service(parts: &Parts) -> Result<&AuthService, ApiError> {
     })
 }
 
-/// The verified claims of the request's bearer access token. Stateless: the signature and
-/// lifetime are checked, the store is not read, so a user disabled after the token was
-/// issued passes until it expires (use [`CurrentUserRecord`] where that matters).
+/// The verified claims of the request's bearer access token. Stateless: the signature,
+/// lifetime and the service's revocation view are checked, the store is not read — a token
+/// cut on this instance is refused at once, one cut on another instance within the
+/// revocation poll (use [`CurrentUserRecord`] where "at once, everywhere" matters).
 ///
 /// Needs the [`AuthService`] in the request extensions: add
 /// `.layer(axum::Extension(service))` on the application's routes.
@@ -37,8 +38,9 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
-/// The signed-in user, loaded from the store: disabled accounts are refused at once (403),
-/// and the user's current roles and settings are at hand. One indexed read per request.
+/// The signed-in user, loaded from the store with the token's session: cut tokens (401
+/// `revoked_token`) and disabled accounts (403) are refused at once on every instance, and
+/// the user's current roles and settings are at hand. One indexed read per request.
 #[derive(Debug, Clone)]
 pub struct CurrentUserRecord(pub User);
 
@@ -46,9 +48,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUserRecord {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let service = service(parts)?;
-        let claims = service.authenticate_headers(&parts.headers)?;
-        Ok(Self(service.me(&claims).await?))
+        Ok(Self(service(parts)?.current_user(&parts.headers).await?))
     }
 }
 

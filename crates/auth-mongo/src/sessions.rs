@@ -2,12 +2,14 @@
 //!
 //! No rule here needs a multi-document transaction; each holds on its own:
 //!
-//! - A rotation consumes the presented token with one conditional `findAndModify` (of N
-//!   concurrent rotations exactly one matches), *then* reads the session and its owner and
-//!   checks liveness, and only then stores the successor. A cut (a revoked session, a raised
-//!   `session_epoch`) stored after that check cannot be outlived: the successor belongs to
-//!   the session the cut ended, so its own rotation meets the cut and ends there, and the
-//!   access token issued with it carries the `token_version` and `sid` the cut made stale.
+//! - A rotation reads the presented token and its session with their owner and checks
+//!   liveness, *then* consumes the token with one conditional `findAndModify` (of N
+//!   concurrent rotations exactly one matches), and only then stores the successor. A cut
+//!   (a revoked session, a raised `session_epoch`) stored after the check cannot be
+//!   outlived: the successor belongs to the session the cut ended, so its own rotation
+//!   meets the cut and ends there, and the access token issued with it carries the
+//!   `token_version` and `sid` the cut made stale. Checking before consuming keeps the
+//!   winner of a race winning when the losers, seeing the token used, end its session.
 //! - Creating a session writes the session first, then its first token: a session without a
 //!   token lets nobody in; a token without its session would end at its first use anyway.
 //! - Purging deletes the tokens of expired sessions before the sessions, so an interrupted
@@ -137,15 +139,18 @@ impl SessionStore for MongoStore {
         successor: &TokenRecord,
         now: OffsetDateTime,
     ) -> Result<RotateOutcome, StoreError> {
-        // 1. Consume: the one atomic step that picks the single winner.
-        let token = match self
-            .consume_token(presented, TokenKind::Refresh, now)
-            .await?
-        {
-            ConsumeOutcome::Consumed(token) => token,
-            refused => return Ok(RotateOutcome::Refused(refused)),
+        // 1. The token, and its session with its owner as stored now. A token that is not
+        //    consumable is refused with its reason, one whose session has ended rotates
+        //    into nothing — both before anything is written.
+        let Some(token) = self.find_token(presented, TokenKind::Refresh).await? else {
+            return Ok(RotateOutcome::Refused(ConsumeOutcome::Unknown));
         };
-        // 2. The session and its owner as stored now (both reads at once).
+        if token.used_at.is_some() || token.revoked_at.is_some() || token.expires_at <= now {
+            return Ok(RotateOutcome::Refused(ConsumeOutcome::classify(
+                Some(token),
+                now,
+            )));
+        }
         let Some(session_id) = token.family_id else {
             return Ok(RotateOutcome::SessionEnded(token));
         };
@@ -158,6 +163,18 @@ impl SessionStore for MongoStore {
         };
         if !session.is_live(&user, now) {
             return Ok(RotateOutcome::SessionEnded(token));
+        }
+        // 2. Consume: the one atomic step that picks the single winner. Checking the session
+        //    first means a session ended by a concurrent replay of this very token (the
+        //    losers of the race end the session) does not also fail the winner; a cut that
+        //    lands after the check leaves the successor in an ended session, refused at its
+        //    next use (see the module docs).
+        match self
+            .consume_token(presented, TokenKind::Refresh, now)
+            .await?
+        {
+            ConsumeOutcome::Consumed(_) => {}
+            refused => return Ok(RotateOutcome::Refused(refused)),
         }
         // 3. Only now the successor, capped at the session's end, and the touch of the
         //    session, both at once. Should a cut land from here on, the successor's next

@@ -38,7 +38,9 @@ async fn an_unreachable_server_is_unavailable_within_the_timeout() {
         .await
         .expect("without migration nothing is sent yet");
     let service = AuthService::builder()
-        .config(AuthConfig::new("tvwAoQ4v4ZVAjY1xRNzdGtktCuD__r6WpkeiQNI0In9"))
+        .config(AuthConfig::new(
+            "tvwAoQ4v4ZVAjY1xRNzdGtktCuD__r6WpkeiQNI0In9",
+        ))
         .store(store.clone())
         .build()
         .expect("service");

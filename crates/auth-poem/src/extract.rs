@@ -17,9 +17,10 @@ fn service(req: &Request) -> Result<&AuthService, ApiError> {
     })
 }
 
-/// The verified claims of the request's bearer access token. Stateless: the signature and
-/// lifetime are checked, the store is not read, so a user disabled after the token was
-/// issued passes until it expires (use [`CurrentUserRecord`] where that matters).
+/// The verified claims of the request's bearer access token. Stateless: the signature,
+/// lifetime and the service's revocation view are checked, the store is not read — a token
+/// cut on this instance is refused at once, one cut on another instance within the
+/// revocation poll (use [`CurrentUserRecord`] where "at once, everywhere" matters).
 ///
 /// Needs the [`AuthService`] in the request data: add `.data(service)` around the
 /// application's routes.
@@ -48,18 +49,18 @@ impl<'a> FromRequest<'a> for CurrentUser {
     }
 }
 
-/// The signed-in user, loaded from the store: disabled accounts are refused at once (403),
-/// and the user's current roles and settings are at hand. One indexed read per request.
+/// The signed-in user, loaded from the store with the token's session: cut tokens (401
+/// `revoked_token`) and disabled accounts (403) are refused at once on every instance, and
+/// the user's current roles and settings are at hand. One indexed read per request.
 #[derive(Debug, Clone)]
 pub struct CurrentUserRecord(pub User);
 
 impl<'a> FromRequest<'a> for CurrentUserRecord {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        let service = service(req)?;
-        let claims = service
-            .authenticate_headers(req.headers())
+        let user = service(req)?
+            .current_user(req.headers())
+            .await
             .map_err(ApiError::from)?;
-        let user = service.me(&claims).await.map_err(ApiError::from)?;
         Ok(Self(user))
     }
 }

@@ -39,7 +39,7 @@
 //!     .await?;
 //! let tokens = service.login("Alice@Example.com", &password).await?;
 //! let claims = service.authenticate(&tokens.access_token)?;
-//! assert_eq!(service.me(claims.sub).await?.username, "alice");
+//! assert_eq!(service.me(&claims).await?.username, "alice");
 //! # Ok(())
 //! # }
 //! ```

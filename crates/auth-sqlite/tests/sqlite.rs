@@ -559,7 +559,7 @@ async fn a_memory_store_serves_a_whole_service_round_trip() {
         .expect("login");
     let claims = service.authenticate(&tokens.access_token).expect("claims");
     assert_eq!(claims.sub, user.id);
-    assert_eq!(service.me(claims.sub).await.expect("me"), user);
+    assert_eq!(service.me(&claims).await.expect("me"), user);
 
     let wrong = service
         .login("alice@example.com", &SecretString::from("Wr0ng!pass"))
@@ -578,14 +578,20 @@ async fn a_memory_store_serves_a_whole_service_round_trip() {
         "the replay revoked the whole family: {after_replay:?}"
     );
 
-    // The rows are really in SQLite: one user, two refresh tokens, both revoked.
-    let revoked: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM tokens WHERE kind = 'refresh' AND revoked_at IS NOT NULL",
-    )
-    .fetch_one(store.pool())
-    .await
-    .expect("count");
-    assert_eq!(revoked, 2);
+    // The rows are really in SQLite: one session, ended by the replay, and its two refresh
+    // tokens, which can no longer rotate.
+    let ended: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NOT NULL")
+            .fetch_one(store.pool())
+            .await
+            .expect("count sessions");
+    assert_eq!(ended, 1);
+    let refresh_tokens: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE kind = 'refresh'")
+            .fetch_one(store.pool())
+            .await
+            .expect("count tokens");
+    assert_eq!(refresh_tokens, 2);
 }
 
 /// Two stores on one file, as two processes would have them: the first queues its writes

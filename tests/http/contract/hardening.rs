@@ -72,10 +72,7 @@ pub(crate) async fn a_mistyped_field_is_named_and_a_non_object_body_is_422(s: Te
         .unwrap()
         .iter()
         .map(|e| {
-            assert!(
-                !e["message"].as_str().unwrap().contains("column"),
-                "{e}"
-            );
+            assert!(!e["message"].as_str().unwrap().contains("column"), "{e}");
             (
                 e["field"].as_str().unwrap().to_owned(),
                 e["code"].as_str().unwrap().to_owned(),

@@ -63,6 +63,8 @@ pub(crate) async fn reset_token(s: &TestServer, email: &str) -> String {
 }
 
 /// Runs the requests concurrently (each on its own connection) and collects the answers.
-pub(crate) async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+pub(crate) async fn futures_join<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
     futures_util::future::join_all(futures).await
 }

@@ -50,7 +50,7 @@ pub(crate) async fn forged_tokens_are_refused(s: TestServer) {
     let other_secret = {
         let other = auth_core::AuthService::builder()
             .config(auth_core::AuthConfig::new(
-                "a completely different secret, 32+ bytes",
+                "YegCmsjSJMflllGsq8cM58FU_inpszoguE-wweLDBKz",
             ))
             .store(auth_core::MemoryStore::new())
             .build()

@@ -19,6 +19,7 @@ pub(crate) async fn register_returns_201_with_the_user_shape_and_emails_a_link(s
             "id",
             "is_active",
             "is_verified",
+            "mfa_enabled",
             "roles",
             "updated_at",
             "user_settings",
@@ -81,7 +82,8 @@ pub(crate) async fn weak_password_is_422_with_every_failed_rule(s: TestServer) {
             "too_short",
             "missing_uppercase",
             "missing_digit",
-            "missing_special"
+            "missing_special",
+            "common_password"
         ]
     );
 }

@@ -29,7 +29,6 @@ pub(crate) async fn reset_requests_answer_identically_for_unknown_emails(s: Test
     assert_problem(bad, 422, "invalid_email").await;
 }
 
-
 pub(crate) async fn password_reset_is_single_use_and_revokes_sessions(s: TestServer) {
     let (_, refresh) = s.signed_in("alice@example.com").await;
     let token = reset_token(&s, "alice@example.com").await;

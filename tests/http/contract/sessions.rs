@@ -34,7 +34,10 @@ pub(crate) async fn sessions_are_listed_newest_first_with_the_current_one_marked
     let second: Value = second.json().await.unwrap();
     let response = s
         .get("/auth/sessions")
-        .header("authorization", bearer(second["access_token"].as_str().unwrap()))
+        .header(
+            "authorization",
+            bearer(second["access_token"].as_str().unwrap()),
+        )
         .send()
         .await
         .unwrap();
@@ -150,7 +153,10 @@ pub(crate) async fn logout_cuts_the_access_tokens_of_its_session(s: TestServer) 
     let access = pair["access_token"].as_str().unwrap();
     assert_eq!(hello(&s, access).await.status(), StatusCode::OK);
     let response = s
-        .post_json("/auth/logout", json!({"refresh_token": pair["refresh_token"]}))
+        .post_json(
+            "/auth/logout",
+            json!({"refresh_token": pair["refresh_token"]}),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_problem(hello(&s, access).await, 401, "revoked_token").await;
@@ -244,7 +250,10 @@ pub(crate) async fn a_role_change_makes_older_tokens_stale_and_the_database_appl
             .json(&json!({ "roles": roles }))
             .send()
     };
-    assert_eq!(set(json!(["admin"])).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        set(json!(["admin"])).await.unwrap().status(),
+        StatusCode::OK
+    );
     // The old token does not carry the role, and it is stale now: refresh to get it.
     assert_problem(hello(&s, &other_admin).await, 401, "revoked_token").await;
     let promoted = s.login("alice@example.com", PASSWORD).await;
@@ -261,7 +270,12 @@ pub(crate) async fn a_role_change_makes_older_tokens_stale_and_the_database_appl
     // Demoted: the stateless guard refuses the stale token, the admin routes answer 403
     // from the current roles.
     assert_eq!(set(json!([])).await.unwrap().status(), StatusCode::OK);
-    assert_problem(admin_hello(promoted.clone()).await.unwrap(), 401, "revoked_token").await;
+    assert_problem(
+        admin_hello(promoted.clone()).await.unwrap(),
+        401,
+        "revoked_token",
+    )
+    .await;
     let listing = s
         .get("/auth/admin/users")
         .header("authorization", bearer(&promoted))
@@ -323,8 +337,14 @@ pub(crate) async fn admins_list_and_end_a_users_sessions(s: TestServer) {
         "no live session left"
     );
     for (method, path) in [
-        ("GET", format!("/auth/admin/users/{}/sessions", uuid::Uuid::now_v7())),
-        ("DELETE", format!("/auth/admin/users/{}/sessions", uuid::Uuid::now_v7())),
+        (
+            "GET",
+            format!("/auth/admin/users/{}/sessions", uuid::Uuid::now_v7()),
+        ),
+        (
+            "DELETE",
+            format!("/auth/admin/users/{}/sessions", uuid::Uuid::now_v7()),
+        ),
     ] {
         let response = s
             .client
@@ -363,7 +383,10 @@ pub(crate) async fn no_login_in_flight_outlives_a_password_reset(s: TestServer) 
         assert_problem(me(&s, access).await, 401, "revoked_token").await;
         assert_problem(hello(&s, access).await, 401, "revoked_token").await;
         let refreshed = s
-            .post_json("/auth/refresh", json!({"refresh_token": pair["refresh_token"]}))
+            .post_json(
+                "/auth/refresh",
+                json!({"refresh_token": pair["refresh_token"]}),
+            )
             .await;
         assert_problem(refreshed, 401, "revoked_token").await;
     }
@@ -379,13 +402,19 @@ pub(crate) async fn a_replay_inside_the_grace_window_gets_the_same_successor(s: 
     s.verified_user("alice@example.com").await;
     let pair = s.login("alice@example.com", PASSWORD).await;
     let first = s
-        .post_json("/auth/refresh", json!({"refresh_token": pair["refresh_token"]}))
+        .post_json(
+            "/auth/refresh",
+            json!({"refresh_token": pair["refresh_token"]}),
+        )
         .await;
     assert_eq!(first.status(), StatusCode::OK);
     let first: Value = first.json().await.unwrap();
     s.clock.advance(Duration::seconds(5));
     let again = s
-        .post_json("/auth/refresh", json!({"refresh_token": pair["refresh_token"]}))
+        .post_json(
+            "/auth/refresh",
+            json!({"refresh_token": pair["refresh_token"]}),
+        )
         .await;
     assert_eq!(again.status(), StatusCode::OK);
     let again: Value = again.json().await.unwrap();
@@ -393,11 +422,17 @@ pub(crate) async fn a_replay_inside_the_grace_window_gets_the_same_successor(s: 
     assert_ne!(again["access_token"], first["access_token"]);
     s.clock.advance(Duration::seconds(6));
     let late = s
-        .post_json("/auth/refresh", json!({"refresh_token": pair["refresh_token"]}))
+        .post_json(
+            "/auth/refresh",
+            json!({"refresh_token": pair["refresh_token"]}),
+        )
         .await;
     assert_problem(late, 401, "revoked_token").await;
     let successor = s
-        .post_json("/auth/refresh", json!({"refresh_token": first["refresh_token"]}))
+        .post_json(
+            "/auth/refresh",
+            json!({"refresh_token": first["refresh_token"]}),
+        )
         .await;
     assert_problem(successor, 401, "revoked_token").await;
 }

@@ -8,6 +8,7 @@ use super::role::Role;
 use crate::error::AuthError;
 use crate::jwt::Claims;
 use crate::service::AuthService;
+use crate::user::User;
 
 /// The bearer token of the `Authorization` header.
 ///
@@ -42,6 +43,29 @@ impl AuthService {
     /// As [`bearer`] and [`authenticate`](Self::authenticate).
     pub fn authenticate_headers(&self, headers: &HeaderMap) -> Result<Claims, AuthError> {
         self.authenticate(bearer(headers)?)
+    }
+
+    /// The caller of a request checked against the store: the bearer token's signature and
+    /// lifetime, then [`me`](Self::me) — what `CurrentUserRecord` and every route that reads
+    /// the caller run. A cut token is refused at once on every instance.
+    ///
+    /// # Errors
+    ///
+    /// As [`bearer`], [`verify_access_token`](Self::verify_access_token) and
+    /// [`me`](Self::me).
+    pub async fn current_user(&self, headers: &HeaderMap) -> Result<User, AuthError> {
+        let claims = self.verify_access_token(bearer(headers)?)?;
+        self.me(&claims).await
+    }
+
+    /// The verified claims of a request's bearer token, not checked against the revocation
+    /// view: for routes that check the caller against the store next.
+    ///
+    /// # Errors
+    ///
+    /// As [`bearer`] and [`verify_access_token`](Self::verify_access_token).
+    pub fn verified_claims(&self, headers: &HeaderMap) -> Result<Claims, AuthError> {
+        self.verify_access_token(bearer(headers)?)
     }
 
     /// Like [`authenticate_headers`](Self::authenticate_headers), and the token must carry

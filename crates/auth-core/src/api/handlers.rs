@@ -133,18 +133,18 @@ async fn verify_email(service: &AuthService, request: &ApiRequest) -> Outcome {
 }
 
 async fn me(service: &AuthService, request: &ApiRequest) -> Outcome {
-    let claims = service.authenticate_headers(&request.headers)?;
+    let claims = service.verified_claims(&request.headers)?;
     json(StatusCode::OK, &service.me(&claims).await?)
 }
 
 async fn update_me(service: &AuthService, request: &ApiRequest) -> Outcome {
-    let claims = service.authenticate_headers(&request.headers)?;
+    let claims = service.verified_claims(&request.headers)?;
     let update: ProfileUpdate = request.decode()?;
     json(StatusCode::OK, &service.update_me(&claims, update).await?)
 }
 
 async fn change_password(service: &AuthService, request: &ApiRequest) -> Outcome {
-    let claims = service.authenticate_headers(&request.headers)?;
+    let claims = service.verified_claims(&request.headers)?;
     let ChangePasswordRequest {
         current_password,
         new_password,
@@ -166,7 +166,7 @@ fn openapi() -> ApiResponse {
 
 /// The admin rights of the caller, checked once against the store.
 async fn admin(service: &AuthService, request: &ApiRequest) -> Result<AdminAccess, Problem> {
-    let claims = service.authenticate_headers(&request.headers)?;
+    let claims = service.verified_claims(&request.headers)?;
     Ok(service.admin_access(&claims).await?)
 }
 
@@ -181,12 +181,12 @@ fn user_id(request: &ApiRequest) -> Result<UserId, Problem> {
 }
 
 async fn sessions(service: &AuthService, request: &ApiRequest) -> Outcome {
-    let claims = service.authenticate_headers(&request.headers)?;
+    let claims = service.verified_claims(&request.headers)?;
     json(StatusCode::OK, &service.sessions(&claims).await?)
 }
 
 async fn delete_session(service: &AuthService, request: &ApiRequest) -> Outcome {
-    let claims = service.authenticate_headers(&request.headers)?;
+    let claims = service.verified_claims(&request.headers)?;
     // An id that is not a UUID names no session: the same 404 as an unknown one.
     let id = request
         .id

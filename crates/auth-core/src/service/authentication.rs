@@ -25,6 +25,19 @@ impl AuthService {
         Ok(claims)
     }
 
+    /// Verifies an access token's signature, type, audience and lifetime only — not the
+    /// revocation view. For routes that go on to check the caller against the store with
+    /// [`me`](Self::me), which decides on revocation itself (and says 403
+    /// `account_disabled` for a deactivated account, or applies the current roles, where
+    /// the stateless check would only say the token is stale).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidToken`], [`AuthError::ExpiredToken`].
+    pub fn verify_access_token(&self, access_token: &str) -> Result<Claims, AuthError> {
+        self.inner.jwt.verify_access(access_token, self.now())
+    }
+
     /// The user behind verified claims, loaded from the store with the token's session —
     /// what `/me` and every database-checked extractor run. Refuses at once, on every
     /// instance, a token whose session ended or whose user's tokens were cut since it was
@@ -46,7 +59,10 @@ impl AuthService {
         if !user.is_active {
             return Err(AuthError::AccountDisabled);
         }
-        if claims.ver < user.token_version {
+        // Issued before the user's last cut (a password change or reset, a deactivation,
+        // logout-all): refused. Issued before a mere role change: accepted, the current
+        // roles are the ones the caller acts with here.
+        if claims.ver < user.session_epoch {
             return Err(AuthError::RevokedToken);
         }
         if claims.sid.is_some() && !session.is_some_and(|s| s.is_live(&user, self.now())) {
