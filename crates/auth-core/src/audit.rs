@@ -8,7 +8,7 @@
 //! same `seq` (another process appended first) gets [`StoreError::Conflict`] and chains
 //! again. One chain, one order, whatever the number of processes.
 //!
-//! Retention ([`AuditStore::purge_audit_records`](crate::AuditStore::purge_audit_records))
+//! Retention ([`AuditStore::purge_audit_records`])
 //! deletes the oldest records and keeps an [`AuditAnchor`] — the `seq` and `hash` of the
 //! last deleted one — so the rest still verifies from the anchor. What a hash chain cannot
 //! show by itself is the loss of its newest records; publish [`AuditRecord::hash`] of the
@@ -270,7 +270,7 @@ where
 }
 
 /// How often [`append`] chains again after losing the race for a position.
-const MAX_APPEND_ATTEMPTS: u32 = 1000;
+pub const MAX_APPEND_ATTEMPTS: u32 = 1000;
 
 /// Appends `event` at the head of the chain: reads the last record, chains to it, and
 /// chains again when another writer (of any process) took the position first.
