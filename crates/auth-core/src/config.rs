@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::num::NonZeroUsize;
+use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -9,9 +10,11 @@ use secrecy::{ExposeSecret, SecretString};
 use time::Duration;
 
 use crate::error::ConfigError;
+use crate::jwt::JwtKey;
 use crate::policy::PasswordPolicy;
 
-/// The HMAC algorithm that signs JWTs. The key is used with this one algorithm only
+/// The algorithm that signs JWTs: an HMAC one with the JWT secret, or an asymmetric one
+/// with a private key (feature `asymmetric`). Each key is used with one algorithm only
 /// (RFC 8725 §3.1); the algorithm named in a token's header is never trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -23,26 +26,59 @@ pub enum JwtAlgorithm {
     Hs384,
     /// HMAC SHA-512.
     Hs512,
+    /// EdDSA with Ed25519 (RFC 8037): small keys and signatures, fast to sign and check.
+    EdDsa,
+    /// ECDSA with P-256 and SHA-256 (RFC 7518 §3.4).
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3), keys of at least 2048 bits.
+    Rs256,
 }
 
 impl JwtAlgorithm {
-    /// The smallest secret allowed: the hash output size (RFC 7518 §3.2).
+    /// Every algorithm.
+    pub const ALL: [Self; 6] = [
+        Self::Hs256,
+        Self::Hs384,
+        Self::Hs512,
+        Self::EdDsa,
+        Self::Es256,
+        Self::Rs256,
+    ];
+
+    /// The smallest secret allowed: the hash output size (RFC 7518 §3.2). Under an
+    /// asymmetric algorithm the secret still keys the server's own HMAC uses: 32 bytes.
     pub fn min_secret_len(&self) -> usize {
         match self {
-            Self::Hs256 => 32,
+            Self::Hs256 | Self::EdDsa | Self::Es256 | Self::Rs256 => 32,
             Self::Hs384 => 48,
             Self::Hs512 => 64,
         }
     }
 
-    /// The JOSE name, as in a token's `alg` header (RFC 7518 §3.1): `HS256`, `HS384`,
-    /// `HS512`.
+    /// The JOSE name, as in a token's `alg` header (RFC 7518 §3.1, RFC 8037 §3.1): `HS256`,
+    /// `HS384`, `HS512`, `EdDSA`, `ES256`, `RS256`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Hs256 => "HS256",
             Self::Hs384 => "HS384",
             Self::Hs512 => "HS512",
+            Self::EdDsa => "EdDSA",
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
         }
+    }
+
+    /// The algorithm a configuration value names (`HS256`, `EdDSA`, …; ASCII case is
+    /// ignored here — a token's `alg` must match [`name`](Self::name) exactly).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|algorithm| algorithm.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Whether it is an HMAC algorithm (signed and checked with a shared secret).
+    pub fn is_hmac(&self) -> bool {
+        matches!(self, Self::Hs256 | Self::Hs384 | Self::Hs512)
     }
 }
 
@@ -124,6 +160,8 @@ pub struct AuthConfig {
     hashing: HashingConfig,
     inline_hashing: bool,
     admin_role: String,
+    jwt_signing_key: Option<JwtKey>,
+    jwt_previous_keys: Vec<JwtKey>,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -145,6 +183,8 @@ impl fmt::Debug for AuthConfig {
             .field("hashing", &self.hashing)
             .field("inline_hashing", &self.inline_hashing)
             .field("admin_role", &self.admin_role)
+            .field("jwt_signing_key", &self.jwt_signing_key)
+            .field("jwt_previous_keys", &self.jwt_previous_keys)
             .finish()
     }
 }
@@ -179,6 +219,8 @@ impl AuthConfig {
             hashing: HashingConfig::default(),
             inline_hashing: false,
             admin_role: "admin".to_owned(),
+            jwt_signing_key: None,
+            jwt_previous_keys: Vec::new(),
         }
     }
 
@@ -282,6 +324,7 @@ impl AuthConfig {
                 reason: "expected true or false".to_owned(),
             })?;
         }
+        read_jwt_keys(&mut config, &lookup)?;
         config.validate()?;
         Ok(config)
     }
@@ -341,6 +384,7 @@ impl AuthConfig {
             None,
         )
         .map_err(|e| ConfigError::Invalid(format!("argon2 parameters: {e}")))?;
+        self.validate_jwt_keys()?;
         Ok(())
     }
 
@@ -466,6 +510,78 @@ impl AuthConfig {
         self
     }
 
+    /// The private key that signs access and verification tokens under an asymmetric
+    /// algorithm; sets the algorithm to the key's (`EdDSA` for Ed25519, `ES256` for P-256,
+    /// `RS256` for RSA). Default: none — tokens are signed by the JWT secret with HMAC. The
+    /// JWT secret stays the server's own HMAC secret either way.
+    #[must_use]
+    pub fn with_jwt_signing_key(mut self, key: JwtKey) -> Self {
+        if let Some(algorithm) = key.algorithm() {
+            self.jwt_algorithm = algorithm;
+        }
+        self.jwt_signing_key = Some(key);
+        self
+    }
+
+    /// Keys that still verify tokens but never sign: the previous signing keys, kept for one
+    /// token lifetime after a rotation so nobody is logged out. A secret verifies under the
+    /// configured HMAC algorithm only (and is refused on an asymmetric server); a PEM key
+    /// under its type's algorithm. Default: none.
+    #[must_use]
+    pub fn with_jwt_previous_keys(mut self, keys: impl IntoIterator<Item = JwtKey>) -> Self {
+        self.jwt_previous_keys = keys.into_iter().collect();
+        self
+    }
+
+    /// The asymmetric signing key, if any.
+    pub fn jwt_signing_key(&self) -> Option<&JwtKey> {
+        self.jwt_signing_key.as_ref()
+    }
+
+    /// The verification-only previous keys.
+    pub fn jwt_previous_keys(&self) -> &[JwtKey] {
+        &self.jwt_previous_keys
+    }
+
+    /// The key rules of API.md "Signing keys": an HMAC algorithm signs with the secret and
+    /// takes no signing key; an asymmetric one needs a private key of its type; a previous
+    /// secret needs an HMAC algorithm and its length.
+    pub(crate) fn validate_jwt_keys(&self) -> Result<(), ConfigError> {
+        let algorithm = self.jwt_algorithm;
+        match (&self.jwt_signing_key, algorithm.is_hmac()) {
+            (Some(key), true) => {
+                return Err(ConfigError::Invalid(format!(
+                    "a JWT signing key ({}) is set but the algorithm is {}, which signs with \
+                     the JWT secret",
+                    key.describe(),
+                    algorithm.name()
+                )));
+            }
+            (None, false) => {
+                return Err(ConfigError::Invalid(format!(
+                    "{} signs with a private key: give one with with_jwt_signing_key",
+                    algorithm.name()
+                )));
+            }
+            (Some(key), false) => {
+                key.check_signing(algorithm)
+                    .map_err(|source| ConfigError::JwtKey {
+                        origin: format!("the JWT signing key {}", key.kid()),
+                        source,
+                    })?;
+            }
+            (None, true) => {}
+        }
+        for (index, key) in self.jwt_previous_keys.iter().enumerate() {
+            key.check_verifying(algorithm)
+                .map_err(|source| ConfigError::JwtKey {
+                    origin: format!("previous JWT key {} ({})", index + 1, key.kid()),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn jwt_secret(&self) -> &SecretString {
         &self.jwt_secret
     }
@@ -539,6 +655,97 @@ impl AuthConfig {
     pub fn admin_role(&self) -> &str {
         &self.admin_role
     }
+}
+
+/// `MYAUTH_JWT_ALGORITHM`, `MYAUTH_JWT_PRIVATE_KEY_FILE` and `MYAUTH_JWT_PREVIOUS_KEYS`
+/// (API.md "Signing keys"). Every error names the variable and the file (never a secret).
+fn read_jwt_keys(
+    config: &mut AuthConfig,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    const ALGORITHM: &str = "MYAUTH_JWT_ALGORITHM";
+    const KEY_FILE: &str = "MYAUTH_JWT_PRIVATE_KEY_FILE";
+    const PREVIOUS: &str = "MYAUTH_JWT_PREVIOUS_KEYS";
+    let set = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+    if let Some(raw) = set(ALGORITHM) {
+        config.jwt_algorithm =
+            JwtAlgorithm::from_name(raw.trim()).ok_or_else(|| ConfigError::InvalidVar {
+                name: ALGORITHM,
+                reason: format!(
+                    "expected HS256, HS384, HS512, EdDSA, ES256 or RS256, not {:?}",
+                    raw.trim()
+                ),
+            })?;
+    }
+    let algorithm = config.jwt_algorithm;
+    match set(KEY_FILE) {
+        Some(path) => {
+            let path = path.trim();
+            let origin = || format!("{KEY_FILE} ({path})");
+            let key = JwtKey::from_pem_file(path).map_err(|source| ConfigError::JwtKey {
+                origin: origin(),
+                source,
+            })?;
+            if algorithm.is_hmac() {
+                let suggestion = key
+                    .algorithm()
+                    .map_or_else(String::new, |a| format!(": set {ALGORITHM}={}", a.name()));
+                return Err(ConfigError::InvalidVar {
+                    name: ALGORITHM,
+                    reason: format!(
+                        "{} signs with the JWT secret, but {} holds {}{suggestion}",
+                        algorithm.name(),
+                        origin(),
+                        key.describe()
+                    ),
+                });
+            }
+            key.check_signing(algorithm)
+                .map_err(|source| ConfigError::JwtKey {
+                    origin: origin(),
+                    source,
+                })?;
+            config.jwt_signing_key = Some(key);
+        }
+        None if !algorithm.is_hmac() => {
+            return Err(ConfigError::InvalidVar {
+                name: KEY_FILE,
+                reason: format!(
+                    "{ALGORITHM}={} signs with a private key: set {KEY_FILE} to a PKCS#8 PEM file",
+                    algorithm.name()
+                ),
+            });
+        }
+        None => {}
+    }
+    if let Some(raw) = set(PREVIOUS) {
+        let mut keys = Vec::new();
+        for (index, entry) in raw.split(',').map(str::trim).enumerate() {
+            if entry.is_empty() {
+                continue;
+            }
+            let (origin, key) = if is_pem_path(entry) {
+                let origin = format!("{PREVIOUS} entry {} ({entry})", index + 1);
+                let key = JwtKey::from_pem_file(entry);
+                (origin, key)
+            } else {
+                let origin = format!("{PREVIOUS} entry {} (a secret)", index + 1);
+                (origin, Ok(JwtKey::secret(entry)))
+            };
+            let key = key
+                .and_then(|key| key.check_verifying(algorithm).map(|()| key))
+                .map_err(|source| ConfigError::JwtKey { origin, source })?;
+            keys.push(key);
+        }
+        config.jwt_previous_keys = keys;
+    }
+    Ok(())
+}
+
+/// Whether an entry of `MYAUTH_JWT_PREVIOUS_KEYS` names a PEM file rather than being a
+/// secret: it ends in `.pem`, or it is the path of an existing file.
+fn is_pem_path(entry: &str) -> bool {
+    entry.to_ascii_lowercase().ends_with(".pem") || Path::new(entry).is_file()
 }
 
 fn parse_bool(raw: &str) -> Option<bool> {

@@ -83,7 +83,7 @@ pub use crate::counter::{
 };
 pub use crate::email::{EmailError, EmailLink, EmailSender, LogEmailSender};
 pub use crate::error::{AuthError, BoxError, ConfigError, FieldError, StoreError};
-pub use crate::jwt::{ACCESS_TOKEN_TYP, Claims, MAX_JWT_LEN, VERIFY_TOKEN_TYP};
+pub use crate::jwt::{ACCESS_TOKEN_TYP, Claims, JwtKey, KeyError, MAX_JWT_LEN, VERIFY_TOKEN_TYP};
 pub use crate::mfa::{RecoveryCodeHash, TotpRecord};
 pub use crate::password::{PasswordHasher, Verification};
 pub use crate::policy::{MAX_PASSWORD_BYTES, PasswordPolicy, PolicyViolation};

@@ -161,6 +161,11 @@ pub fn document() -> Value {
                 "operationId": "openapi", "tags": ["meta"], "summary": "This document (OpenAPI 3.1)",
                 "responses": {"200": {"description": "The OpenAPI document", "content": {"application/json": {"schema": {"type": "object"}}}}}
             }},
+            "/auth/.well-known/jwks.json": {"get": {
+                "operationId": "jwks", "tags": ["meta"], "summary": "The public keys that verify access tokens (RFC 7517 JWK Set; empty for HMAC)",
+                "responses": {"200": {"description": "The JWK Set, cacheable for 300 s", "headers": {"Cache-Control": {"schema": {"type": "string", "const": "public, max-age=300"}}},
+                                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JwkSet"}}}}}
+            }},
             "/auth/admin/users": {"get": {
                 "operationId": "listUsers", "tags": ["admin"], "summary": "A page of users, oldest first", "security": bearer,
                 "parameters": [
@@ -239,6 +244,15 @@ fn schemas() -> Value {
         "VerifyEmailRequest": object(json!({"token": string}), &["token"]),
         "ChangePasswordRequest": object(json!({"current_password": {"type": "string", "format": "password"}, "new_password": {"type": "string", "format": "password"}}), &["current_password", "new_password"]),
         "ProfileUpdate": object(json!({"username": {"type": "string", "maxLength": 64}, "user_settings": {"type": "object", "description": "merged as an RFC 7396 JSON merge patch"}}), &[]),
+        "JwkSet": object(json!({"keys": {"type": "array", "items": {"$ref": "#/components/schemas/Jwk"}}}), &["keys"]),
+        "Jwk": object(json!({
+            "kty": {"type": "string", "enum": ["OKP", "EC", "RSA"]},
+            "crv": {"type": "string", "enum": ["Ed25519", "P-256"]},
+            "x": string, "y": string, "n": string, "e": string,
+            "use": {"type": "string", "const": "sig"},
+            "alg": {"type": "string", "enum": ["EdDSA", "ES256", "RS256"]},
+            "kid": string
+        }), &["kty", "use", "alg", "kid"]),
         "RolesRequest": object(json!({"roles": {"type": "array", "maxItems": 32, "items": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"}}}), &["roles"])
     })
 }
@@ -257,6 +271,6 @@ mod tests {
             let name: String = part.chars().take_while(|c| c.is_alphanumeric()).collect();
             assert!(schemas.contains_key(&name), "dangling $ref {name}");
         }
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 17);
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 18);
     }
 }

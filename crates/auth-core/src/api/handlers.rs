@@ -41,6 +41,7 @@ pub async fn handle(service: &AuthService, endpoint: Endpoint, request: ApiReque
         Endpoint::DeactivateUser => deactivate_user(service, &request).await,
         Endpoint::ActivateUser => activate_user(service, &request).await,
         Endpoint::SetRoles => set_roles(service, &request).await,
+        Endpoint::Jwks => Ok(jwks(service)),
     };
     outcome.unwrap_or_else(|problem| problem.to_response())
 }
@@ -135,6 +136,25 @@ fn openapi() -> ApiResponse {
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The JWK Set of the public verification keys (RFC 7517 §5), cacheable for five minutes:
+/// verifiers refetch it when a token names a `kid` they do not know, and a rotation keeps
+/// the old key listed far longer than that (README, key rotation). `application/json`
+/// rather than `application/jwk-set+json` (RFC 7517 §8.5.1): it is what the big issuers
+/// serve, and what every JWKS client accepts, including the ones that check the type.
+fn jwks(service: &AuthService) -> ApiResponse {
+    let mut response = http::Response::new(service.jwks().as_bytes().to_vec());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
     );
     response
 }

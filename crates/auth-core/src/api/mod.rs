@@ -169,6 +169,8 @@ pub enum Endpoint {
     ActivateUser,
     /// `PUT /users/{id}/roles` (admin).
     SetRoles,
+    /// `GET /.well-known/jwks.json`: the public verification keys (RFC 7517).
+    Jwks,
 }
 
 impl Endpoint {
@@ -211,7 +213,7 @@ const fn route(method: Method, path: &'static str, endpoint: Endpoint) -> Route 
     }
 }
 
-static AUTH_ROUTES: [Route; 13] = [
+static AUTH_ROUTES: [Route; 14] = [
     route(Method::POST, "/register", Endpoint::Register),
     route(Method::POST, "/login", Endpoint::Login),
     route(Method::POST, "/refresh", Endpoint::Refresh),
@@ -233,6 +235,7 @@ static AUTH_ROUTES: [Route; 13] = [
     route(Method::PATCH, "/me", Endpoint::UpdateMe),
     route(Method::POST, "/change-password", Endpoint::ChangePassword),
     route(Method::GET, "/openapi.json", Endpoint::OpenApi),
+    route(Method::GET, "/.well-known/jwks.json", Endpoint::Jwks),
 ];
 
 static ADMIN_ROUTES: [Route; 5] = [
