@@ -897,6 +897,202 @@ mod tests {
         assert!(!debug.contains(SECRET), "{debug}");
     }
 
+    fn test_key(name: &str) -> String {
+        format!("{}/testdata/keys/{name}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    #[test]
+    fn the_jwt_algorithm_is_read_and_unknown_names_are_refused() {
+        for (raw, algorithm) in [
+            ("HS384", JwtAlgorithm::Hs384),
+            (" hs512 ", JwtAlgorithm::Hs512),
+        ] {
+            let secret = "s".repeat(64);
+            let config = AuthConfig::from_lookup(lookup(&[
+                ("MYAUTH_JWT_SECRET", &secret),
+                ("MYAUTH_JWT_ALGORITHM", raw),
+            ]))
+            .unwrap();
+            assert_eq!(config.jwt_algorithm(), algorithm);
+        }
+        for raw in ["none", "HS257", "ES384"] {
+            let error = AuthConfig::from_lookup(lookup(&[
+                ("MYAUTH_JWT_SECRET", SECRET),
+                ("MYAUTH_JWT_ALGORITHM", raw),
+            ]))
+            .unwrap_err();
+            assert!(
+                error.to_string().contains("MYAUTH_JWT_ALGORITHM"),
+                "{error}"
+            );
+        }
+        for algorithm in JwtAlgorithm::ALL {
+            assert_eq!(JwtAlgorithm::from_name(algorithm.name()), Some(algorithm));
+        }
+    }
+
+    #[test]
+    fn an_asymmetric_algorithm_needs_a_key_file_and_a_key_file_its_algorithm() {
+        let error = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            ("MYAUTH_JWT_ALGORITHM", "EdDSA"),
+        ]))
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("MYAUTH_JWT_PRIVATE_KEY_FILE"),
+            "{error}"
+        );
+        assert!(
+            AuthConfig::new(SECRET)
+                .with_jwt_algorithm(JwtAlgorithm::EdDsa)
+                .validate()
+                .is_err()
+        );
+        let previous = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            (
+                "MYAUTH_JWT_PREVIOUS_KEYS",
+                "an old secret of at least 32 bytes!!, ,",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(previous.jwt_previous_keys().len(), 1);
+        assert!(previous.jwt_previous_keys()[0].is_secret());
+        // A short previous secret is refused without being quoted.
+        let error = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            ("MYAUTH_JWT_PREVIOUS_KEYS", "a-short-old-secret"),
+        ]))
+        .unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("MYAUTH_JWT_PREVIOUS_KEYS entry 1 (a secret)"),
+            "{message}"
+        );
+        assert!(!message.contains("a-short-old-secret"), "{message}");
+    }
+
+    #[cfg(not(feature = "asymmetric"))]
+    #[test]
+    fn without_the_asymmetric_feature_a_key_file_is_a_clear_error() {
+        let error = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            ("MYAUTH_JWT_ALGORITHM", "EdDSA"),
+            ("MYAUTH_JWT_PRIVATE_KEY_FILE", &test_key("ed25519.pem")),
+        ]))
+        .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::JwtKey {
+                    source: crate::jwt::KeyError::AsymmetricDisabled,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+    }
+
+    #[cfg(feature = "asymmetric")]
+    #[test]
+    fn key_files_are_read_and_bad_ones_are_one_line_naming_the_variable_and_the_file() {
+        let ed25519 = test_key("ed25519.pem");
+        let config = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            ("MYAUTH_JWT_ALGORITHM", "EdDSA"),
+            ("MYAUTH_JWT_PRIVATE_KEY_FILE", &ed25519),
+            (
+                "MYAUTH_JWT_PREVIOUS_KEYS",
+                &format!("{}, {}", test_key("p256.pub.pem"), test_key("rsa2048.pem")),
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(config.jwt_algorithm(), JwtAlgorithm::EdDsa);
+        assert!(config.jwt_signing_key().is_some_and(JwtKey::is_private));
+        assert_eq!(config.jwt_previous_keys().len(), 2);
+        // The secret stays the server's own, next to the key.
+        assert_eq!(config.jwt_secret().expose_secret(), SECRET);
+        assert!(!format!("{config:?}").contains(SECRET));
+
+        let previous_secret = "an old secret of at least 32 bytes!!";
+        let var = |name: &str, value: &str| (name.to_owned(), value.to_owned());
+        let key_file = |algorithm: &str, file: &str| {
+            vec![
+                var("MYAUTH_JWT_ALGORITHM", algorithm),
+                var("MYAUTH_JWT_PRIVATE_KEY_FILE", &test_key(file)),
+            ]
+        };
+        // (variables, what the message names, the file it names)
+        let mut cases = vec![
+            (
+                key_file("ES256", "missing.pem"),
+                "MYAUTH_JWT_PRIVATE_KEY_FILE",
+                "missing.pem",
+            ),
+            (
+                key_file("ES256", "ed25519.pem"),
+                "MYAUTH_JWT_PRIVATE_KEY_FILE",
+                "ed25519.pem",
+            ),
+            (
+                key_file("EdDSA", "ed25519.pub.pem"),
+                "MYAUTH_JWT_PRIVATE_KEY_FILE",
+                "ed25519.pub.pem",
+            ),
+            (
+                vec![var("MYAUTH_JWT_PRIVATE_KEY_FILE", &ed25519)],
+                "MYAUTH_JWT_ALGORITHM=EdDSA",
+                "ed25519.pem",
+            ),
+            (
+                [
+                    key_file("EdDSA", "ed25519.pem"),
+                    vec![var("MYAUTH_JWT_PREVIOUS_KEYS", previous_secret)],
+                ]
+                .concat(),
+                "MYAUTH_JWT_PREVIOUS_KEYS entry 1 (a secret)",
+                "HMAC",
+            ),
+        ];
+        for (file, algorithm) in [
+            ("ed25519-encrypted.pem", "EdDSA"),
+            ("rsa2048-pkcs1.pem", "RS256"),
+            ("p384.pem", "ES256"),
+            ("ed448.pem", "EdDSA"),
+            ("rsa1024.pem", "RS256"),
+        ] {
+            cases.push((
+                key_file(algorithm, file),
+                "MYAUTH_JWT_PRIVATE_KEY_FILE",
+                file,
+            ));
+            let previous = format!("{previous_secret},{}", test_key(file));
+            cases.push((
+                vec![var("MYAUTH_JWT_PREVIOUS_KEYS", &previous)],
+                "MYAUTH_JWT_PREVIOUS_KEYS entry 2",
+                file,
+            ));
+        }
+        for (vars, named, file) in cases {
+            let mut all = vec![var("MYAUTH_JWT_SECRET", SECRET)];
+            all.extend(vars.iter().cloned());
+            let all: Vec<(&str, &str)> =
+                all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let message = AuthConfig::from_lookup(lookup(&all))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                message.contains(named) && message.contains(file),
+                "{vars:?}: {message}"
+            );
+            assert!(!message.contains('\n'), "{message}");
+            assert!(
+                !message.contains(SECRET) && !message.contains(previous_secret),
+                "{message}"
+            );
+        }
+    }
+
     #[test]
     fn nonsense_values_are_refused() {
         assert!(

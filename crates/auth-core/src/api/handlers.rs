@@ -271,6 +271,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_jwks_is_public_cacheable_json_and_empty_under_hmac() {
+        let h = Harness::new();
+        let response = handle(&h.service, Endpoint::Jwks, ApiRequest::default()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(
+            response.headers()[header::CACHE_CONTROL],
+            "public, max-age=300"
+        );
+        assert_eq!(response.body().as_slice(), br#"{"keys":[]}"#);
+    }
+
+    #[tokio::test]
     async fn an_admin_request_reads_the_caller_from_the_store_once() {
         let store = Instrumented::new(MemoryStore::new());
         let service = AuthService::builder()

@@ -387,3 +387,152 @@ fn pem_label(pem: &str) -> Option<&str> {
     let end = pem[start..].find("-----")?;
     Some(&pem[start..start + end])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jwt::JwtKey;
+
+    macro_rules! pem {
+        ($name:literal) => {
+            include_str!(concat!("../../testdata/keys/", $name))
+        };
+    }
+
+    #[test]
+    fn thumbprints_match_the_rfc_examples() {
+        // RFC 7638 §3.1.
+        let rsa = PublicJwk {
+            kty: "RSA",
+            crv: None,
+            x: None,
+            y: None,
+            n: Some("0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw".to_owned()),
+            e: Some("AQAB".to_owned()),
+        };
+        assert_eq!(
+            rsa.thumbprint(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+        // RFC 8037 §A.3.
+        let ed25519 = PublicJwk {
+            kty: "OKP",
+            crv: Some("Ed25519"),
+            x: Some("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo".to_owned()),
+            y: None,
+            n: None,
+            e: None,
+        };
+        assert_eq!(
+            ed25519.thumbprint(),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+    }
+
+    #[test]
+    fn private_and_public_pem_of_each_type_read_with_one_kid() {
+        for (private, public, algorithm, jwk_members) in [
+            (
+                pem!("ed25519.pem"),
+                pem!("ed25519.pub.pem"),
+                JwtAlgorithm::EdDsa,
+                ["kty", "crv", "x"].as_slice(),
+            ),
+            (
+                pem!("p256.pem"),
+                pem!("p256.pub.pem"),
+                JwtAlgorithm::Es256,
+                &["kty", "crv", "x", "y"],
+            ),
+            (
+                pem!("rsa2048.pem"),
+                pem!("rsa2048.pub.pem"),
+                JwtAlgorithm::Rs256,
+                &["kty", "n", "e"],
+            ),
+        ] {
+            let private = JwtKey::from_pem(private).unwrap();
+            let public = JwtKey::from_pem(public).unwrap();
+            assert_eq!(private.kid(), public.kid());
+            assert_eq!(private.kid().len(), 43);
+            assert_eq!(private.algorithm(), Some(algorithm));
+            assert!(private.is_private() && !public.is_private());
+            assert!(!private.is_secret());
+            let jwk = private.to_public_jwk().unwrap();
+            assert_eq!(jwk, public.to_public_jwk().unwrap());
+            for member in jwk_members {
+                assert!(jwk[member].is_string(), "{member} missing in {jwk}");
+            }
+            assert_eq!(jwk["alg"], algorithm.name());
+            assert_eq!(jwk["kid"], private.kid());
+        }
+    }
+
+    #[test]
+    fn unusable_pem_says_why_without_quoting_it() {
+        type Expected = fn(&KeyError) -> bool;
+        let cases: [(&str, Expected); 8] = [
+            (pem!("ed25519-encrypted.pem"), |e| {
+                matches!(e, KeyError::Encrypted)
+            }),
+            (
+                pem!("rsa2048-pkcs1.pem"),
+                |e| matches!(e, KeyError::NotPkcs8 { label } if label == "RSA PRIVATE KEY"),
+            ),
+            (
+                pem!("p256-sec1.pem"),
+                |e| matches!(e, KeyError::NotPkcs8 { label } if label == "EC PRIVATE KEY"),
+            ),
+            (pem!("p384.pem"), |e| {
+                matches!(e, KeyError::Unsupported { .. })
+            }),
+            (pem!("ed448.pem"), |e| {
+                matches!(e, KeyError::Unsupported { .. })
+            }),
+            (pem!("rsa1024.pem"), |e| {
+                matches!(e, KeyError::RsaTooShort { bits: 1024 })
+            }),
+            ("not a key at all", |e| matches!(e, KeyError::NotPem)),
+            (
+                "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END PRIVATE KEY-----\n",
+                |e| matches!(e, KeyError::Malformed),
+            ),
+        ];
+        for (pem, expected) in cases {
+            let error = JwtKey::from_pem(pem).unwrap_err();
+            assert!(expected(&error), "{error:?} for {pem}");
+            let message = error.to_string();
+            let body = pem.lines().nth(1).unwrap_or(pem);
+            assert!(!message.contains(&body[..body.len().min(12)]), "{message}");
+            assert!(!message.contains('\n'), "one line: {message}");
+        }
+        // The messages say how to fix it.
+        let encrypted = JwtKey::from_pem(pem!("ed25519-encrypted.pem")).unwrap_err();
+        assert!(
+            encrypted
+                .to_string()
+                .contains("openssl pkcs8 -topk8 -nocrypt")
+        );
+    }
+
+    #[test]
+    fn a_key_serves_only_its_types_algorithm() {
+        let ed25519 = JwtKey::from_pem(pem!("ed25519.pem")).unwrap();
+        assert!(ed25519.check_signing(JwtAlgorithm::EdDsa).is_ok());
+        for other in [
+            JwtAlgorithm::Es256,
+            JwtAlgorithm::Rs256,
+            JwtAlgorithm::Hs256,
+        ] {
+            assert!(matches!(
+                ed25519.check_signing(other),
+                Err(KeyError::WrongAlgorithm { key: "Ed25519", .. })
+            ));
+        }
+        let public = JwtKey::from_pem(pem!("ed25519.pub.pem")).unwrap();
+        assert!(matches!(
+            public.check_signing(JwtAlgorithm::EdDsa),
+            Err(KeyError::NotPrivate)
+        ));
+    }
+}
