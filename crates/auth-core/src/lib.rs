@@ -15,6 +15,9 @@
 //! - Email is the [`EmailSender`] trait; [`LogEmailSender`] writes links to the log.
 //! - Errors are [`AuthError`]; adapters map them with [`AuthError::status`] and
 //!   [`AuthError::code`] alone.
+//! - Tokens are signed by a key set: the JWT secret (HMAC) or a private [`JwtKey`] (EdDSA,
+//!   ES256, RS256 with feature `asymmetric`), plus verification-only previous keys; every
+//!   token names its key with a `kid`, and [`AuthService::jwks`] publishes the public keys.
 //!
 //! ```
 //! # #[cfg(feature = "memory")]

@@ -64,7 +64,7 @@ pub enum KeyError {
     #[error("this build has no EdDSA, ES256 or RS256 support (auth-core feature `asymmetric`)")]
     AsymmetricDisabled,
     /// The key is of another type than the algorithm needs.
-    #[error("{key} cannot sign or verify {algorithm} tokens")]
+    #[error("the key is {key}, which cannot sign or verify {algorithm} tokens")]
     WrongAlgorithm {
         /// The key's type.
         key: &'static str,
@@ -285,7 +285,7 @@ impl JwtKey {
         match &self.material {
             Material::Secret(_) if algorithm.is_hmac() => Ok(()),
             Material::Secret(_) => Err(KeyError::WrongAlgorithm {
-                key: "a secret",
+                key: "an HMAC secret",
                 algorithm: algorithm.name(),
             }),
             #[cfg(feature = "asymmetric")]
