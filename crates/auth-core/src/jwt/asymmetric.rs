@@ -199,6 +199,24 @@ impl AsymmetricKey {
         }
     }
 
+    /// The same key without its private half: what a verification-only key keeps.
+    pub(crate) fn public_only(&self) -> Self {
+        match self {
+            Self::Ed25519 { public, .. } => Self::Ed25519 {
+                private: None,
+                public: *public,
+            },
+            Self::P256 { public, .. } => Self::P256 {
+                private: None,
+                public: *public,
+            },
+            Self::Rsa { public, .. } => Self::Rsa {
+                private: None,
+                public: public.clone(),
+            },
+        }
+    }
+
     /// The one algorithm this key serves.
     pub(crate) fn algorithm(&self) -> JwtAlgorithm {
         match self {

@@ -184,9 +184,21 @@ impl JwtKey {
     ///
     /// [`KeyError::Unreadable`], or the errors of [`from_pem`](Self::from_pem).
     pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self, KeyError> {
-        let pem = secrecy::SecretString::from(
-            std::fs::read_to_string(path.as_ref()).map_err(KeyError::Unreadable)?,
-        );
+        use std::io::Read as _;
+        // No key file is near this size (RSA-8192 in PEM is under 7 KiB); a path such as
+        // /dev/zero must not hang the start-up.
+        const MAX_KEY_FILE: u64 = 64 * 1024;
+        let file = std::fs::File::open(path.as_ref()).map_err(KeyError::Unreadable)?;
+        let mut pem = String::new();
+        let read = file.take(MAX_KEY_FILE + 1).read_to_string(&mut pem);
+        let pem = SecretString::from(pem);
+        read.map_err(KeyError::Unreadable)?;
+        if pem.expose_secret().len() as u64 > MAX_KEY_FILE {
+            return Err(KeyError::Unreadable(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "larger than 64 KiB, which no key file is",
+            )));
+        }
         Self::from_pem(pem.expose_secret())
     }
 
@@ -302,6 +314,15 @@ impl JwtKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn an_endless_or_missing_key_file_is_an_error_not_a_hang() {
+        for path in ["/dev/zero", "/nonexistent/key.pem"] {
+            let error = JwtKey::from_pem_file(path).unwrap_err();
+            assert!(matches!(error, KeyError::Unreadable(_)), "{path}: {error:?}");
+        }
+    }
 
     #[test]
     fn a_secrets_kid_is_stable_short_and_reveals_nothing_of_it() {

@@ -89,7 +89,9 @@ pub(super) struct SetKey {
 }
 
 impl SetKey {
-    fn new(key: &JwtKey, configured: JwtAlgorithm) -> Result<Self, ConfigError> {
+    /// The set's entry for `key`; `signs` says whether it is the signing key (a previous
+    /// key keeps only its public half: it never signs).
+    fn new(key: &JwtKey, configured: JwtAlgorithm, signs: bool) -> Result<Self, ConfigError> {
         let (algorithm, crypto) = match key.material() {
             Material::Secret(secret) => (
                 configured,
@@ -98,9 +100,15 @@ impl SetKey {
             #[cfg(feature = "asymmetric")]
             Material::Asymmetric(asymmetric) => (
                 asymmetric.algorithm(),
-                Crypto::Asymmetric(asymmetric.clone()),
+                Crypto::Asymmetric(if signs {
+                    asymmetric.clone()
+                } else {
+                    asymmetric.public_only()
+                }),
             ),
         };
+        #[cfg(not(feature = "asymmetric"))]
+        let _ = signs;
         let kid = key.kid().to_owned();
         let headers = KIND_TYPS.map(|typ| {
             encoded_header(&serde_json::json!({ "alg": algorithm.name(), "kid": kid, "typ": typ }))
@@ -147,13 +155,13 @@ impl KeySet {
                 ConfigError::Invalid(format!("{} needs a signing key", algorithm.name()))
             })?
         };
-        let mut keys = vec![SetKey::new(&signing, algorithm)?];
+        let mut keys = vec![SetKey::new(&signing, algorithm, true)?];
         for key in config.jwt_previous_keys() {
             // The same key twice (or the signing key again) adds nothing.
             if keys.iter().any(|k| k.kid == key.kid()) {
                 continue;
             }
-            keys.push(SetKey::new(key, algorithm)?);
+            keys.push(SetKey::new(key, algorithm, false)?);
         }
         let kidless_headers = KIND_TYPS
             .map(|typ| encoded_header(&serde_json::json!({ "alg": algorithm.name(), "typ": typ })));
