@@ -320,7 +320,10 @@ mod tests {
     fn an_endless_or_missing_key_file_is_an_error_not_a_hang() {
         for path in ["/dev/zero", "/nonexistent/key.pem"] {
             let error = JwtKey::from_pem_file(path).unwrap_err();
-            assert!(matches!(error, KeyError::Unreadable(_)), "{path}: {error:?}");
+            assert!(
+                matches!(error, KeyError::Unreadable(_)),
+                "{path}: {error:?}"
+            );
         }
     }
 

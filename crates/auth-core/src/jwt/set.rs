@@ -483,6 +483,28 @@ mod tests {
     }
 
     #[test]
+    fn keys_named_by_the_token_itself_are_never_used() {
+        // The attacker signs with a key of their own and offers it in the header (ASVS 5.0
+        // 9.1.3): as `jwk`, behind a `jku` or `x5u` URL, with their kid, ours, or none.
+        let keys = keys(&signing("ed25519"));
+        let attacker = key("ed25519-2");
+        let encoding = EncodingKey::from_ed_pem(pem("ed25519-2").as_bytes()).unwrap();
+        let claims: serde_json::Value = serde_json::from_str(&claims_json()).unwrap();
+        let jwk: jsonwebtoken::jwk::Jwk =
+            serde_json::from_value(attacker.to_public_jwk().unwrap()).unwrap();
+        for kid in [Some(attacker.kid()), Some(key("ed25519").kid()), None] {
+            let mut header = Header::new(Algorithm::EdDSA);
+            header.typ = Some(ACCESS_TOKEN_TYP.into());
+            header.kid = kid.map(str::to_owned);
+            header.jwk = Some(jwk.clone());
+            header.jku = Some("https://attacker.example/jwks.json".into());
+            header.x5u = Some("https://attacker.example/cert.pem".into());
+            let token = jsonwebtoken::encode(&header, &claims, &encoding).unwrap();
+            assert!(refused(&keys, &token), "kid {kid:?}");
+        }
+    }
+
+    #[test]
     fn on_an_asymmetric_server_hs256_is_refused_even_with_the_jwt_secret() {
         let keys = keys(&signing("ed25519"));
         let secret_kid = JwtKey::secret(SECRET).kid().to_owned();
