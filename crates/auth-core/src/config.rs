@@ -224,14 +224,16 @@ impl AuthConfig {
         }
     }
 
-    /// Reads the `MYAUTH_*` variables of the API contract from the process environment.
+    /// Reads the `MYAUTH_*` variables of the API contract from the process environment,
+    /// and the key files `MYAUTH_JWT_PRIVATE_KEY_FILE` and `MYAUTH_JWT_PREVIOUS_KEYS` name.
     /// Unset variables keep their defaults; an unset `MYAUTH_JWT_SECRET` gives a random
     /// secret and a loud warning.
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidVar`] for an unparsable value, or any [`validate`](Self::validate)
-    /// error.
+    /// [`ConfigError::InvalidVar`] for an unparsable value, [`ConfigError::JwtKey`] for a
+    /// key file that cannot be used (naming the variable and the file), or any
+    /// [`validate`](Self::validate) error.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
