@@ -1,13 +1,15 @@
 //! Core costs: password hashing and verification with the default (OWASP) argon2id
-//! parameters, access-token issue and verification, and a full login on the memory store.
-//! Run with `cargo bench --bench core`; medians are recorded in `benches/README.md`.
+//! parameters, access-token issue and verification (HS256, and per algorithm), and a full
+//! login on the memory store. Run with
+//! `cargo bench --bench core --no-default-features --features memory,asymmetric`; medians are
+//! recorded in `benches/README.md`.
 
 #![expect(clippy::expect_used, reason = "a benchmark aborts on a setup failure")]
 
 use std::time::Duration;
 
 use auth_core::secrecy::SecretString;
-use auth_core::{AuthConfig, AuthService, MemoryStore, NewUser, PasswordHasher};
+use auth_core::{AuthConfig, AuthService, JwtKey, MemoryStore, NewUser, PasswordHasher};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const SECRET: &str = "OYgmqyi5JYM9oZJEYEgaDNNIDwhnDsF6lSkUBNp0QGe";
@@ -73,6 +75,37 @@ fn core(c: &mut Criterion) {
         b.iter(|| service.authenticate(&token).expect("verify"));
     });
     fast.finish();
+
+    // Issue and verify per algorithm, with auth-core's test keys (never use them elsewhere).
+    let mut algorithms = c.benchmark_group("access token per algorithm");
+    for (name, file) in [
+        ("HS256", None),
+        ("EdDSA", Some("ed25519.pem")),
+        ("ES256", Some("p256.pem")),
+        ("RS256", Some("rsa2048.pem")),
+    ] {
+        let mut config = AuthConfig::new(SECRET);
+        if let Some(file) = file {
+            let path = format!(
+                "{}/crates/auth-core/testdata/keys/{file}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            config = config.with_jwt_signing_key(JwtKey::from_pem_file(path).expect("test key"));
+        }
+        let service = AuthService::builder()
+            .config(config)
+            .store(MemoryStore::new())
+            .build()
+            .expect("service");
+        algorithms.bench_function(format!("{name} issue"), |b| {
+            b.iter(|| service.issue_access_token(&user).expect("issue"));
+        });
+        let token = service.issue_access_token(&user).expect("issue");
+        algorithms.bench_function(format!("{name} verify"), |b| {
+            b.iter(|| service.authenticate(&token).expect("verify"));
+        });
+    }
+    algorithms.finish();
 }
 
 criterion_group!(benches, core);

@@ -48,10 +48,20 @@ async fn run() -> Result<(), String> {
     if var("MYAUTH_JWT_SECRET").is_none() {
         tracing::warn!(
             "!!! MYAUTH_JWT_SECRET is not set: a random secret is used for this run only. \
-             Every token dies when the server stops. Set a secret of 32+ random bytes. !!!"
+             Every token it signs or keys dies when the server stops. Set a secret of 32+ \
+             random bytes. !!!"
         );
     }
+    // MYAUTH_JWT_ALGORITHM, MYAUTH_JWT_PRIVATE_KEY_FILE and MYAUTH_JWT_PREVIOUS_KEYS are read
+    // here too; a bad key file is a one-line error naming the variable and the file.
     let config = AuthConfig::from_env().map_err(|e| e.to_string())?;
+    let kid = config.jwt_signing_key().map(|key| key.kid().to_owned());
+    tracing::info!(
+        algorithm = config.jwt_algorithm().name(),
+        kid = kid.as_deref().unwrap_or("the secret's"),
+        previous_keys = config.jwt_previous_keys().len(),
+        "JWT signing key"
+    );
     let mut setup = myauth::from_url(&database)
         .map_err(|e| e.to_string())?
         .config(config);

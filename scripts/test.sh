@@ -89,6 +89,18 @@ ensure_redis() {
   export MYAUTH_TEST_REDIS_URL="redis://127.0.0.1:$port"
 }
 
+# npm's jose, the non-Rust verifier of tests/keys (our tokens checked from our JWKS URL),
+# installed once into $HOME/.cache/myauth-node with the machine's Node.js.
+ensure_jose() {
+  local dir="$HOME/.cache/myauth-node"
+  if [ ! -f "$dir/node_modules/jose/package.json" ]; then
+    command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js 20 and npm" >&2; return 1; }
+    step "installing npm's jose into $dir"
+    npm install --prefix "$dir" --no-audit --no-fund --silent jose@5.10.0 >/dev/null
+  fi
+  export MYAUTH_TEST_NODE_MODULES="$dir/node_modules"
+}
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
@@ -102,6 +114,7 @@ step "test servers"
 ensure_postgres
 ensure_mongodb
 ensure_redis
+ensure_jose
 
 step "cargo test (all features, ignored server-backed tests included)"
 cargo test --workspace --all-features -- --include-ignored

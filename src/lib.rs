@@ -18,6 +18,7 @@
 //! | `mongodb` | `auth_mongo`: the MongoDB store, `myauth::mongodb(url)` |
 //! | `smtp` | `auth_smtp`: the SMTP email sender, `MyAuth::smtp` |
 //! | `memory` | [`MemoryStore`], an in-process store for tests and prototypes |
+//! | `asymmetric` (default) | EdDSA, ES256 and RS256 signing keys from PKCS#8 PEM ([`JwtKey`]), published at `/auth/.well-known/jwks.json` |
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};

@@ -91,21 +91,7 @@ fn bad_settings_stop_the_server_with_one_line_naming_the_variable() {
             "MYAUTH_ACCESS_TTL_SECS",
         ),
     ] {
-        let output = refused(&vars);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{vars:?} started");
-        let errors: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.starts_with("error: "))
-            .collect();
-        assert_eq!(errors.len(), 1, "{vars:?}: {stderr}");
-        assert!(errors[0].contains(named), "{vars:?}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{vars:?}: {stderr}");
-        assert!(
-            output.stdout.is_empty(),
-            "{vars:?} printed {:?}",
-            output.stdout
-        );
+        refused_with_one_line(&vars, named);
     }
 }
 
@@ -128,6 +114,187 @@ fn logs_into_a_pipe_carry_no_colour_codes() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("MYAUTH_SMTP_URL is not set"), "{stderr}");
     assert!(!stderr.contains('\x1b'), "escape codes in {stderr:?}");
+}
+
+/// auth-core's test keys (never use them elsewhere).
+fn test_key(name: &str) -> String {
+    format!(
+        "{}/crates/auth-core/testdata/keys/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn bad_key_files_stop_the_server_with_one_line_naming_the_variable_and_the_file() {
+    let missing = test_key("missing.pem");
+    let cases: Vec<(&str, String)> = vec![
+        ("EdDSA", missing),
+        ("EdDSA", test_key("ed25519-encrypted.pem")),
+        ("ES256", test_key("ed25519.pem")),
+        ("ES256", test_key("p384.pem")),
+        ("RS256", test_key("rsa1024.pem")),
+        ("RS256", test_key("rsa2048-pkcs1.pem")),
+        ("EdDSA", test_key("ed25519.pub.pem")),
+    ];
+    for (algorithm, file) in &cases {
+        let vars = [
+            ("MYAUTH_JWT_ALGORITHM", *algorithm),
+            ("MYAUTH_JWT_PRIVATE_KEY_FILE", file.as_str()),
+        ];
+        let stderr = refused_with_one_line(&vars, "MYAUTH_JWT_PRIVATE_KEY_FILE");
+        assert!(stderr.contains(file.as_str()), "{vars:?}: {stderr}");
+        // Never a byte of the key.
+        let pem = std::fs::read_to_string(file).unwrap_or_default();
+        if let Some(body) = pem.lines().nth(1) {
+            assert!(!stderr.contains(&body[..16]), "{vars:?}: {stderr}");
+        }
+    }
+    let previous = format!("{},{}", test_key("ed25519.pem"), test_key("rsa1024.pem"));
+    let stderr = refused_with_one_line(
+        &[("MYAUTH_JWT_PREVIOUS_KEYS", previous.as_str())],
+        "MYAUTH_JWT_PREVIOUS_KEYS entry 2",
+    );
+    assert!(stderr.contains("rsa1024.pem"), "{stderr}");
+}
+
+/// Runs a server that must refuse to start; asserts its one `error:` line names `named`,
+/// with no panic and nothing on stdout, and returns its stderr.
+fn refused_with_one_line(vars: &[(&str, &str)], named: &str) -> String {
+    let output = refused(vars);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{vars:?} started");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{vars:?}: {stderr}");
+    assert!(errors[0].contains(named), "{vars:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{vars:?}: {stderr}");
+    assert!(
+        output.stdout.is_empty(),
+        "{vars:?} printed {:?}",
+        output.stdout
+    );
+    stderr.into_owned()
+}
+
+/// Starts the server; the address it announced, and the guard that stops it.
+async fn running(vars: &[(&str, &str)]) -> (String, Running) {
+    let mut child = server(vars).spawn().expect("spawn the server");
+    let stdout = child.stdout.take().expect("stdout");
+    let running = Running(child);
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    });
+    let line = tokio::time::timeout(Duration::from_secs(30), line)
+        .await
+        .expect("`listening on` within 30 s")
+        .expect("join")
+        .expect("read stdout");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line {line:?}"))
+        .to_owned();
+    (format!("http://{addr}"), running)
+}
+
+fn kid_of(token: &str) -> String {
+    use base64::Engine as _;
+    let header = token.split('.').next().expect("a JWT");
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .expect("base64url"),
+    )
+    .expect("JSON header");
+    header["kid"].as_str().expect("a kid").to_owned()
+}
+
+#[tokio::test]
+async fn a_key_rotation_across_a_restart_of_the_binary_logs_nobody_out() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = format!("sqlite://{}", dir.path().join("rotation.db").display());
+    let (old_key, new_key, old_public) = (
+        test_key("ed25519.pem"),
+        test_key("p256.pem"),
+        test_key("ed25519.pub.pem"),
+    );
+    let base_vars = [
+        ("MYAUTH_DATABASE_URL", database.as_str()),
+        ("MYAUTH_REQUIRE_VERIFIED_EMAIL", "false"),
+    ];
+    let client = reqwest::Client::new();
+    let login = |base: String| {
+        let client = client.clone();
+        async move {
+            let pair: serde_json::Value = client
+                .post(format!("{base}/auth/login"))
+                .json(
+                    &serde_json::json!({"email": "rotate@example.com", "password": "Str0ng!pass"}),
+                )
+                .send()
+                .await
+                .expect("POST /auth/login")
+                .json()
+                .await
+                .expect("token pair");
+            pair["access_token"]
+                .as_str()
+                .expect("access_token")
+                .to_owned()
+        }
+    };
+
+    let mut vars = base_vars.to_vec();
+    vars.extend([
+        ("MYAUTH_JWT_ALGORITHM", "EdDSA"),
+        ("MYAUTH_JWT_PRIVATE_KEY_FILE", old_key.as_str()),
+    ]);
+    let (base, first) = running(&vars).await;
+    let registered = client
+        .post(format!("{base}/auth/register"))
+        .json(&serde_json::json!({
+            "email": "rotate@example.com", "username": "rotate", "password": "Str0ng!pass"
+        }))
+        .send()
+        .await
+        .expect("POST /auth/register");
+    assert_eq!(registered.status(), 201);
+    let old_token = login(base).await;
+    drop(first);
+
+    let mut vars = base_vars.to_vec();
+    vars.extend([
+        ("MYAUTH_JWT_ALGORITHM", "ES256"),
+        ("MYAUTH_JWT_PRIVATE_KEY_FILE", new_key.as_str()),
+        ("MYAUTH_JWT_PREVIOUS_KEYS", old_public.as_str()),
+    ]);
+    let (base, _second) = running(&vars).await;
+    let me = client
+        .get(format!("{base}/auth/me"))
+        .bearer_auth(&old_token)
+        .send()
+        .await
+        .expect("GET /auth/me");
+    assert_eq!(me.status(), 200, "the old token stopped working");
+    let jwks = client
+        .get(format!("{base}/auth/.well-known/jwks.json"))
+        .send()
+        .await
+        .expect("GET jwks");
+    assert_eq!(jwks.headers()["cache-control"], "public, max-age=300");
+    let jwks: serde_json::Value = jwks.json().await.expect("JWK Set");
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("kid"))
+        .collect();
+    let new_token = login(base).await;
+    assert_eq!(kids, [kid_of(&new_token), kid_of(&old_token)]);
+    assert_ne!(kid_of(&new_token), kid_of(&old_token));
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::num::NonZeroUsize;
+use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,9 +13,11 @@ use ipnet::IpNet;
 
 use crate::counter::{IpLimits, Throttle};
 use crate::error::ConfigError;
+use crate::jwt::JwtKey;
 use crate::policy::PasswordPolicy;
 
-/// The HMAC algorithm that signs JWTs. The key is used with this one algorithm only
+/// The algorithm that signs JWTs: an HMAC one with the JWT secret, or an asymmetric one
+/// with a private key (feature `asymmetric`). Each key is used with one algorithm only
 /// (RFC 8725 §3.1); the algorithm named in a token's header is never trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -26,26 +29,59 @@ pub enum JwtAlgorithm {
     Hs384,
     /// HMAC SHA-512.
     Hs512,
+    /// EdDSA with Ed25519 (RFC 8037): small keys and signatures, fast to sign and check.
+    EdDsa,
+    /// ECDSA with P-256 and SHA-256 (RFC 7518 §3.4).
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3), keys of at least 2048 bits.
+    Rs256,
 }
 
 impl JwtAlgorithm {
-    /// The smallest secret allowed: the hash output size (RFC 7518 §3.2).
+    /// Every algorithm.
+    pub const ALL: [Self; 6] = [
+        Self::Hs256,
+        Self::Hs384,
+        Self::Hs512,
+        Self::EdDsa,
+        Self::Es256,
+        Self::Rs256,
+    ];
+
+    /// The smallest secret allowed: the hash output size (RFC 7518 §3.2). Under an
+    /// asymmetric algorithm the secret still keys the server's own HMAC uses: 32 bytes.
     pub fn min_secret_len(&self) -> usize {
         match self {
-            Self::Hs256 => 32,
+            Self::Hs256 | Self::EdDsa | Self::Es256 | Self::Rs256 => 32,
             Self::Hs384 => 48,
             Self::Hs512 => 64,
         }
     }
 
-    /// The JOSE name, as in a token's `alg` header (RFC 7518 §3.1): `HS256`, `HS384`,
-    /// `HS512`.
+    /// The JOSE name, as in a token's `alg` header (RFC 7518 §3.1, RFC 8037 §3.1): `HS256`,
+    /// `HS384`, `HS512`, `EdDSA`, `ES256`, `RS256`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Hs256 => "HS256",
             Self::Hs384 => "HS384",
             Self::Hs512 => "HS512",
+            Self::EdDsa => "EdDSA",
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
         }
+    }
+
+    /// The algorithm a configuration value names (`HS256`, `EdDSA`, …; ASCII case is
+    /// ignored here — a token's `alg` must match [`name`](Self::name) exactly).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|algorithm| algorithm.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Whether it is an HMAC algorithm (signed and checked with a shared secret).
+    pub fn is_hmac(&self) -> bool {
+        matches!(self, Self::Hs256 | Self::Hs384 | Self::Hs512)
     }
 }
 
@@ -136,6 +172,8 @@ pub struct AuthConfig {
     ip_limits: Option<IpLimits>,
     trusted_proxies: Vec<IpNet>,
     limits_fail_open: bool,
+    jwt_signing_key: Option<JwtKey>,
+    jwt_previous_keys: Vec<JwtKey>,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -166,6 +204,8 @@ impl fmt::Debug for AuthConfig {
             .field("ip_limits", &self.ip_limits)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("limits_fail_open", &self.limits_fail_open)
+            .field("jwt_signing_key", &self.jwt_signing_key)
+            .field("jwt_previous_keys", &self.jwt_previous_keys)
             .finish()
     }
 }
@@ -209,18 +249,21 @@ impl AuthConfig {
             ip_limits: Some(IpLimits::default()),
             trusted_proxies: Vec::new(),
             limits_fail_open: false,
+            jwt_signing_key: None,
+            jwt_previous_keys: Vec::new(),
         }
     }
 
-    /// Reads the `MYAUTH_*` variables (docs/http-contract.md, Reference server) from the
-    /// process environment.
+    /// Reads the `MYAUTH_*` variables of the API contract from the process environment,
+    /// and the key files `MYAUTH_JWT_PRIVATE_KEY_FILE` and `MYAUTH_JWT_PREVIOUS_KEYS` name.
     /// Unset variables keep their defaults; an unset `MYAUTH_JWT_SECRET` gives a random
     /// secret and a loud warning.
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidVar`] for an unparsable value, or any [`validate`](Self::validate)
-    /// error.
+    /// [`ConfigError::InvalidVar`] for an unparsable value, [`ConfigError::JwtKey`] for a
+    /// key file that cannot be used (naming the variable and the file), or any
+    /// [`validate`](Self::validate) error.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -360,6 +403,7 @@ impl AuthConfig {
                 });
             }
         }
+        read_jwt_keys(&mut config, &lookup)?;
         config.validate()?;
         Ok(config)
     }
@@ -451,6 +495,7 @@ impl AuthConfig {
             None,
         )
         .map_err(|e| ConfigError::Invalid(format!("argon2 parameters: {e}")))?;
+        self.validate_jwt_keys()?;
         Ok(())
     }
 
@@ -690,6 +735,78 @@ impl AuthConfig {
         self.limits_fail_open
     }
 
+    /// The private key that signs access and verification tokens under an asymmetric
+    /// algorithm; sets the algorithm to the key's (`EdDSA` for Ed25519, `ES256` for P-256,
+    /// `RS256` for RSA). Default: none — tokens are signed by the JWT secret with HMAC. The
+    /// JWT secret stays the server's own HMAC secret either way.
+    #[must_use]
+    pub fn with_jwt_signing_key(mut self, key: JwtKey) -> Self {
+        if let Some(algorithm) = key.algorithm() {
+            self.jwt_algorithm = algorithm;
+        }
+        self.jwt_signing_key = Some(key);
+        self
+    }
+
+    /// Keys that still verify tokens but never sign: the previous signing keys, kept for one
+    /// token lifetime after a rotation so nobody is logged out. A secret verifies under the
+    /// configured HMAC algorithm only (and is refused on an asymmetric server); a PEM key
+    /// under its type's algorithm. Default: none.
+    #[must_use]
+    pub fn with_jwt_previous_keys(mut self, keys: impl IntoIterator<Item = JwtKey>) -> Self {
+        self.jwt_previous_keys = keys.into_iter().collect();
+        self
+    }
+
+    /// The asymmetric signing key, if any.
+    pub fn jwt_signing_key(&self) -> Option<&JwtKey> {
+        self.jwt_signing_key.as_ref()
+    }
+
+    /// The verification-only previous keys.
+    pub fn jwt_previous_keys(&self) -> &[JwtKey] {
+        &self.jwt_previous_keys
+    }
+
+    /// The key rules of docs/http-contract.md "Signing keys": an HMAC algorithm signs with the secret and
+    /// takes no signing key; an asymmetric one needs a private key of its type; a previous
+    /// secret needs an HMAC algorithm and its length.
+    pub(crate) fn validate_jwt_keys(&self) -> Result<(), ConfigError> {
+        let algorithm = self.jwt_algorithm;
+        match (&self.jwt_signing_key, algorithm.is_hmac()) {
+            (Some(key), true) => {
+                return Err(ConfigError::Invalid(format!(
+                    "a JWT signing key ({}) is set but the algorithm is {}, which signs with \
+                     the JWT secret",
+                    key.describe(),
+                    algorithm.name()
+                )));
+            }
+            (None, false) => {
+                return Err(ConfigError::Invalid(format!(
+                    "{} signs with a private key: give one with with_jwt_signing_key",
+                    algorithm.name()
+                )));
+            }
+            (Some(key), false) => {
+                key.check_signing(algorithm)
+                    .map_err(|source| ConfigError::JwtKey {
+                        origin: format!("the JWT signing key {}", key.kid()),
+                        source,
+                    })?;
+            }
+            (None, true) => {}
+        }
+        for (index, key) in self.jwt_previous_keys.iter().enumerate() {
+            key.check_verifying(algorithm)
+                .map_err(|source| ConfigError::JwtKey {
+                    origin: format!("previous JWT key {} ({})", index + 1, key.kid()),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn jwt_secret(&self) -> &SecretString {
         &self.jwt_secret
     }
@@ -769,6 +886,97 @@ impl AuthConfig {
 /// `from_env` in every build, so that a build without the switch refuses it instead of
 /// ignoring it.
 const INLINE_HASHING_VAR: &str = "MYAUTH_HASH_INLINE_FOR_BENCHMARKS";
+
+/// `MYAUTH_JWT_ALGORITHM`, `MYAUTH_JWT_PRIVATE_KEY_FILE` and `MYAUTH_JWT_PREVIOUS_KEYS`
+/// (docs/http-contract.md, Signing keys). Every error names the variable and the file (never a secret).
+fn read_jwt_keys(
+    config: &mut AuthConfig,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    const ALGORITHM: &str = "MYAUTH_JWT_ALGORITHM";
+    const KEY_FILE: &str = "MYAUTH_JWT_PRIVATE_KEY_FILE";
+    const PREVIOUS: &str = "MYAUTH_JWT_PREVIOUS_KEYS";
+    let set = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+    if let Some(raw) = set(ALGORITHM) {
+        config.jwt_algorithm =
+            JwtAlgorithm::from_name(raw.trim()).ok_or_else(|| ConfigError::InvalidVar {
+                name: ALGORITHM,
+                reason: format!(
+                    "expected HS256, HS384, HS512, EdDSA, ES256 or RS256, not {:?}",
+                    raw.trim()
+                ),
+            })?;
+    }
+    let algorithm = config.jwt_algorithm;
+    match set(KEY_FILE) {
+        Some(path) => {
+            let path = path.trim();
+            let origin = || format!("{KEY_FILE} ({path})");
+            let key = JwtKey::from_pem_file(path).map_err(|source| ConfigError::JwtKey {
+                origin: origin(),
+                source,
+            })?;
+            if algorithm.is_hmac() {
+                let suggestion = key
+                    .algorithm()
+                    .map_or_else(String::new, |a| format!(": set {ALGORITHM}={}", a.name()));
+                return Err(ConfigError::InvalidVar {
+                    name: ALGORITHM,
+                    reason: format!(
+                        "{} signs with the JWT secret, but {} holds {}{suggestion}",
+                        algorithm.name(),
+                        origin(),
+                        key.describe()
+                    ),
+                });
+            }
+            key.check_signing(algorithm)
+                .map_err(|source| ConfigError::JwtKey {
+                    origin: origin(),
+                    source,
+                })?;
+            config.jwt_signing_key = Some(key);
+        }
+        None if !algorithm.is_hmac() => {
+            return Err(ConfigError::InvalidVar {
+                name: KEY_FILE,
+                reason: format!(
+                    "{ALGORITHM}={} signs with a private key: set {KEY_FILE} to a PKCS#8 PEM file",
+                    algorithm.name()
+                ),
+            });
+        }
+        None => {}
+    }
+    if let Some(raw) = set(PREVIOUS) {
+        let mut keys = Vec::new();
+        for (index, entry) in raw.split(',').map(str::trim).enumerate() {
+            if entry.is_empty() {
+                continue;
+            }
+            let (origin, key) = if is_pem_path(entry) {
+                let origin = format!("{PREVIOUS} entry {} ({entry})", index + 1);
+                let key = JwtKey::from_pem_file(entry);
+                (origin, key)
+            } else {
+                let origin = format!("{PREVIOUS} entry {} (a secret)", index + 1);
+                (origin, Ok(JwtKey::secret(entry)))
+            };
+            let key = key
+                .and_then(|key| key.check_verifying(algorithm).map(|()| key))
+                .map_err(|source| ConfigError::JwtKey { origin, source })?;
+            keys.push(key);
+        }
+        config.jwt_previous_keys = keys;
+    }
+    Ok(())
+}
+
+/// Whether an entry of `MYAUTH_JWT_PREVIOUS_KEYS` names a PEM file rather than being a
+/// secret: it ends in `.pem`, or it is the path of an existing file.
+fn is_pem_path(entry: &str) -> bool {
+    entry.to_ascii_lowercase().ends_with(".pem") || Path::new(entry).is_file()
+}
 
 fn parse_bool(raw: &str) -> Option<bool> {
     match raw.trim().to_ascii_lowercase().as_str() {
@@ -945,6 +1153,202 @@ mod tests {
     fn debug_never_prints_the_secret() {
         let debug = format!("{:?}", AuthConfig::new(SECRET));
         assert!(!debug.contains(SECRET), "{debug}");
+    }
+
+    fn test_key(name: &str) -> String {
+        format!("{}/testdata/keys/{name}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    #[test]
+    fn the_jwt_algorithm_is_read_and_unknown_names_are_refused() {
+        for (raw, algorithm) in [
+            ("HS384", JwtAlgorithm::Hs384),
+            (" hs512 ", JwtAlgorithm::Hs512),
+        ] {
+            let secret = format!("{}{}", random_secret(), random_secret());
+            let config = AuthConfig::from_lookup(lookup(&[
+                ("MYAUTH_JWT_SECRET", &secret),
+                ("MYAUTH_JWT_ALGORITHM", raw),
+            ]))
+            .unwrap();
+            assert_eq!(config.jwt_algorithm(), algorithm);
+        }
+        for raw in ["none", "HS257", "ES384"] {
+            let error = AuthConfig::from_lookup(lookup(&[
+                ("MYAUTH_JWT_SECRET", SECRET),
+                ("MYAUTH_JWT_ALGORITHM", raw),
+            ]))
+            .unwrap_err();
+            assert!(
+                error.to_string().contains("MYAUTH_JWT_ALGORITHM"),
+                "{error}"
+            );
+        }
+        for algorithm in JwtAlgorithm::ALL {
+            assert_eq!(JwtAlgorithm::from_name(algorithm.name()), Some(algorithm));
+        }
+    }
+
+    #[test]
+    fn an_asymmetric_algorithm_needs_a_key_file_and_a_key_file_its_algorithm() {
+        let error = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            ("MYAUTH_JWT_ALGORITHM", "EdDSA"),
+        ]))
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("MYAUTH_JWT_PRIVATE_KEY_FILE"),
+            "{error}"
+        );
+        assert!(
+            AuthConfig::new(SECRET)
+                .with_jwt_algorithm(JwtAlgorithm::EdDsa)
+                .validate()
+                .is_err()
+        );
+        let previous = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            (
+                "MYAUTH_JWT_PREVIOUS_KEYS",
+                "an old secret of at least 32 bytes!!, ,",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(previous.jwt_previous_keys().len(), 1);
+        assert!(previous.jwt_previous_keys()[0].is_secret());
+        // A short previous secret is refused without being quoted.
+        let error = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            ("MYAUTH_JWT_PREVIOUS_KEYS", "a-short-old-secret"),
+        ]))
+        .unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("MYAUTH_JWT_PREVIOUS_KEYS entry 1 (a secret)"),
+            "{message}"
+        );
+        assert!(!message.contains("a-short-old-secret"), "{message}");
+    }
+
+    #[cfg(not(feature = "asymmetric"))]
+    #[test]
+    fn without_the_asymmetric_feature_a_key_file_is_a_clear_error() {
+        let error = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            ("MYAUTH_JWT_ALGORITHM", "EdDSA"),
+            ("MYAUTH_JWT_PRIVATE_KEY_FILE", &test_key("ed25519.pem")),
+        ]))
+        .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::JwtKey {
+                    source: crate::jwt::KeyError::AsymmetricDisabled,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+    }
+
+    #[cfg(feature = "asymmetric")]
+    #[test]
+    fn key_files_are_read_and_bad_ones_are_one_line_naming_the_variable_and_the_file() {
+        let ed25519 = test_key("ed25519.pem");
+        let config = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            ("MYAUTH_JWT_ALGORITHM", "EdDSA"),
+            ("MYAUTH_JWT_PRIVATE_KEY_FILE", &ed25519),
+            (
+                "MYAUTH_JWT_PREVIOUS_KEYS",
+                &format!("{}, {}", test_key("p256.pub.pem"), test_key("rsa2048.pem")),
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(config.jwt_algorithm(), JwtAlgorithm::EdDsa);
+        assert!(config.jwt_signing_key().is_some_and(JwtKey::is_private));
+        assert_eq!(config.jwt_previous_keys().len(), 2);
+        // The secret stays the server's own, next to the key.
+        assert_eq!(config.jwt_secret().expose_secret(), SECRET);
+        assert!(!format!("{config:?}").contains(SECRET));
+
+        let previous_secret = "an old secret of at least 32 bytes!!";
+        let var = |name: &str, value: &str| (name.to_owned(), value.to_owned());
+        let key_file = |algorithm: &str, file: &str| {
+            vec![
+                var("MYAUTH_JWT_ALGORITHM", algorithm),
+                var("MYAUTH_JWT_PRIVATE_KEY_FILE", &test_key(file)),
+            ]
+        };
+        // (variables, what the message names, the file it names)
+        let mut cases = vec![
+            (
+                key_file("ES256", "missing.pem"),
+                "MYAUTH_JWT_PRIVATE_KEY_FILE",
+                "missing.pem",
+            ),
+            (
+                key_file("ES256", "ed25519.pem"),
+                "MYAUTH_JWT_PRIVATE_KEY_FILE",
+                "ed25519.pem",
+            ),
+            (
+                key_file("EdDSA", "ed25519.pub.pem"),
+                "MYAUTH_JWT_PRIVATE_KEY_FILE",
+                "ed25519.pub.pem",
+            ),
+            (
+                vec![var("MYAUTH_JWT_PRIVATE_KEY_FILE", &ed25519)],
+                "MYAUTH_JWT_ALGORITHM=EdDSA",
+                "ed25519.pem",
+            ),
+            (
+                [
+                    key_file("EdDSA", "ed25519.pem"),
+                    vec![var("MYAUTH_JWT_PREVIOUS_KEYS", previous_secret)],
+                ]
+                .concat(),
+                "MYAUTH_JWT_PREVIOUS_KEYS entry 1 (a secret)",
+                "HMAC",
+            ),
+        ];
+        for (file, algorithm) in [
+            ("ed25519-encrypted.pem", "EdDSA"),
+            ("rsa2048-pkcs1.pem", "RS256"),
+            ("p384.pem", "ES256"),
+            ("ed448.pem", "EdDSA"),
+            ("rsa1024.pem", "RS256"),
+        ] {
+            cases.push((
+                key_file(algorithm, file),
+                "MYAUTH_JWT_PRIVATE_KEY_FILE",
+                file,
+            ));
+            let previous = format!("{previous_secret},{}", test_key(file));
+            cases.push((
+                vec![var("MYAUTH_JWT_PREVIOUS_KEYS", &previous)],
+                "MYAUTH_JWT_PREVIOUS_KEYS entry 2",
+                file,
+            ));
+        }
+        for (vars, named, file) in cases {
+            let mut all = vec![var("MYAUTH_JWT_SECRET", SECRET)];
+            all.extend(vars.iter().cloned());
+            let all: Vec<(&str, &str)> =
+                all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let message = AuthConfig::from_lookup(lookup(&all))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                message.contains(named) && message.contains(file),
+                "{vars:?}: {message}"
+            );
+            assert!(!message.contains('\n'), "{message}");
+            assert!(
+                !message.contains(SECRET) && !message.contains(previous_secret),
+                "{message}"
+            );
+        }
     }
 
     #[test]

@@ -252,6 +252,16 @@ pub enum ConfigError {
     /// A configuration value is out of its allowed range.
     #[error("invalid configuration: {0}")]
     Invalid(String),
+    /// A JWT signing or verification key was refused: `origin` names where it came from
+    /// (the variable and the file, or the key's `kid`), never its material.
+    #[error("{origin}: {source}")]
+    JwtKey {
+        /// Where the key came from, e.g. `MYAUTH_JWT_PRIVATE_KEY_FILE (/etc/myauth/key.pem)`.
+        origin: String,
+        /// Why it was refused.
+        #[source]
+        source: crate::jwt::KeyError,
+    },
     /// The service builder was not given a store.
     #[error("the auth service needs a store: call AuthServiceBuilder::store")]
     MissingStore,

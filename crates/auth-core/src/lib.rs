@@ -15,6 +15,9 @@
 //! - Email is the [`EmailSender`] trait; [`LogEmailSender`] writes links to the log.
 //! - Errors are [`AuthError`]; adapters map them with [`AuthError::status`] and
 //!   [`AuthError::code`] alone.
+//! - Tokens are signed by a key set: the JWT secret (HMAC) or a private [`JwtKey`] (EdDSA,
+//!   ES256, RS256 with feature `asymmetric`), plus verification-only previous keys; every
+//!   token names its key with a `kid`, and [`AuthService::jwks`] publishes the public keys.
 //!
 //! ```
 //! # #[cfg(feature = "memory")]
@@ -86,7 +89,7 @@ pub use crate::counter::{
 };
 pub use crate::email::{EmailError, EmailLink, EmailSender, LogEmailSender};
 pub use crate::error::{AuthError, BoxError, ConfigError, FieldError, StoreError};
-pub use crate::jwt::{ACCESS_TOKEN_TYP, Claims, MAX_JWT_LEN, VERIFY_TOKEN_TYP};
+pub use crate::jwt::{ACCESS_TOKEN_TYP, Claims, JwtKey, KeyError, MAX_JWT_LEN, VERIFY_TOKEN_TYP};
 pub use crate::mfa::{RecoveryCodeHash, TotpRecord};
 pub use crate::password::{
     MAX_ARGON2_KIB_PASSES, MAX_ARGON2_LANES, MAX_ARGON2_MEMORY_KIB, PasswordHasher, Verification,

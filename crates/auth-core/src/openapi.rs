@@ -191,6 +191,11 @@ pub fn document() -> Value {
                     "responses": with_common(json!({"204": empty("Every session ended"), "401": problem("unauthenticated"), "403": problem("forbidden"), "404": problem("user_not_found")}))
                 }
             },
+            "/auth/.well-known/jwks.json": {"get": {
+                "operationId": "jwks", "tags": ["meta"], "summary": "The public keys that verify access tokens (RFC 7517 JWK Set; empty for HMAC)",
+                "responses": {"200": {"description": "The JWK Set, cacheable for 300 s", "headers": {"Cache-Control": {"schema": {"type": "string", "const": "public, max-age=300"}}},
+                                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JwkSet"}}}}}
+            }},
             "/auth/admin/users": {"get": {
                 "operationId": "listUsers", "tags": ["admin"], "summary": "A page of users, oldest first", "security": bearer,
                 "parameters": [
@@ -280,6 +285,15 @@ fn schemas() -> Value {
         "VerifyEmailRequest": object(json!({"token": string}), &["token"]),
         "ChangePasswordRequest": object(json!({"current_password": {"type": "string", "format": "password"}, "new_password": {"type": "string", "format": "password"}}), &["current_password", "new_password"]),
         "ProfileUpdate": object(json!({"username": {"type": "string", "maxLength": 64}, "user_settings": {"type": "object", "description": "merged as an RFC 7396 JSON merge patch"}}), &[]),
+        "JwkSet": object(json!({"keys": {"type": "array", "items": {"$ref": "#/components/schemas/Jwk"}}}), &["keys"]),
+        "Jwk": object(json!({
+            "kty": {"type": "string", "enum": ["OKP", "EC", "RSA"]},
+            "crv": {"type": "string", "enum": ["Ed25519", "P-256"]},
+            "x": string, "y": string, "n": string, "e": string,
+            "use": {"type": "string", "const": "sig"},
+            "alg": {"type": "string", "enum": ["EdDSA", "ES256", "RS256"]},
+            "kid": string
+        }), &["kty", "use", "alg", "kid"]),
         "RolesRequest": object(json!({"roles": {"type": "array", "maxItems": 32, "items": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"}}}), &["roles"])
     })
 }
@@ -298,6 +312,6 @@ mod tests {
             let name: String = part.chars().take_while(|c| c.is_alphanumeric()).collect();
             assert!(schemas.contains_key(&name), "dangling $ref {name}");
         }
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 20);
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 21);
     }
 }

@@ -93,7 +93,7 @@ impl PasswordPolicy {
     }
 
     /// Maximum length in characters. Default 128; it is also capped by
-    /// [`MAX_PASSWORD_BYTES`] of UTF-8 (SECURITY.md decision 5).
+    /// [`MAX_PASSWORD_BYTES`] of UTF-8 (docs/security.md decision 5).
     #[must_use]
     pub fn with_max_chars(mut self, max: usize) -> Self {
         self.max_chars = max;

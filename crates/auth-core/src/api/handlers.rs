@@ -70,6 +70,7 @@ async fn dispatch(service: &AuthService, endpoint: Endpoint, request: &ApiReques
         Endpoint::DeleteSession => delete_session(service, request).await,
         Endpoint::UserSessions => user_sessions(service, request).await,
         Endpoint::EndUserSessions => end_user_sessions(service, request).await,
+        Endpoint::Jwks => Ok(jwks(service)),
     }
 }
 
@@ -160,6 +161,25 @@ fn openapi() -> ApiResponse {
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The JWK Set of the public verification keys (RFC 7517 §5), cacheable for five minutes:
+/// verifiers refetch it when a token names a `kid` they do not know, and a rotation keeps
+/// the old key listed far longer than that (README, key rotation). `application/json`
+/// rather than `application/jwk-set+json` (RFC 7517 §8.5.1): it is what the big issuers
+/// serve, and what every JWKS client accepts, including the ones that check the type.
+fn jwks(service: &AuthService) -> ApiResponse {
+    let mut response = http::Response::new(service.jwks().as_bytes().to_vec());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
     );
     response
 }
@@ -306,6 +326,19 @@ mod tests {
                 "admin route with {roles:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn the_jwks_is_public_cacheable_json_and_empty_under_hmac() {
+        let h = Harness::new();
+        let response = handle(&h.service, Endpoint::Jwks, ApiRequest::default()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(
+            response.headers()[header::CACHE_CONTROL],
+            "public, max-age=300"
+        );
+        assert_eq!(response.body().as_slice(), br#"{"keys":[]}"#);
     }
 
     #[tokio::test]

@@ -177,6 +177,8 @@ pub enum Endpoint {
     UserSessions,
     /// `DELETE /users/{id}/sessions` (admin).
     EndUserSessions,
+    /// `GET /.well-known/jwks.json`: the public verification keys (RFC 7517).
+    Jwks,
 }
 
 impl Endpoint {
@@ -233,7 +235,7 @@ const fn route(method: Method, path: &'static str, endpoint: Endpoint) -> Route 
     }
 }
 
-static AUTH_ROUTES: [Route; 15] = [
+static AUTH_ROUTES: [Route; 16] = [
     route(Method::POST, "/register", Endpoint::Register),
     route(Method::POST, "/login", Endpoint::Login),
     route(Method::POST, "/refresh", Endpoint::Refresh),
@@ -257,6 +259,7 @@ static AUTH_ROUTES: [Route; 15] = [
     route(Method::GET, "/openapi.json", Endpoint::OpenApi),
     route(Method::GET, "/sessions", Endpoint::Sessions),
     route(Method::DELETE, "/sessions/{id}", Endpoint::DeleteSession),
+    route(Method::GET, "/.well-known/jwks.json", Endpoint::Jwks),
 ];
 
 static ADMIN_ROUTES: [Route; 7] = [

@@ -121,7 +121,8 @@ impl Problem {
     }
 
     /// The complete response: status, the contract's headers (`Content-Type`,
-    /// `Cache-Control: no-store`, `WWW-Authenticate`, `Retry-After`) and the JSON body.
+    /// `Cache-Control: no-store`, `WWW-Authenticate`, `Retry-After`, and `Connection: close`
+    /// after an oversized body) and the JSON body.
     pub fn to_response(&self) -> ApiResponse {
         let mut response = http::Response::new(self.to_json());
         *response.status_mut() =
@@ -137,6 +138,11 @@ impl Problem {
         }
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        // The unread rest of an oversized body still sits on the connection: a client that
+        // reused it would have its next request parsed from those bytes.
+        if self.status == 413 {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }
@@ -199,5 +205,8 @@ mod tests {
         let overloaded = Problem::from_auth_error(&AuthError::Overloaded).to_response();
         assert_eq!(overloaded.status(), 503);
         assert_eq!(overloaded.headers()[header::RETRY_AFTER], "1");
+        assert!(overloaded.headers().get(header::CONNECTION).is_none());
+        let too_large = Problem::body_too_large(64).to_response();
+        assert_eq!(too_large.headers()[header::CONNECTION], "close");
     }
 }

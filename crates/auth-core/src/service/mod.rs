@@ -432,6 +432,15 @@ async fn poll_revocations(inner: Weak<Inner>) {
     }
 }
 
+impl AuthService {
+    /// The JWK Set of the public keys that verify this service's tokens (RFC 7517 §5), as
+    /// JSON text: the signing key first, then the previous keys; `{"keys":[]}` under HMAC.
+    /// Served at `/auth/.well-known/jwks.json`.
+    pub fn jwks(&self) -> &str {
+        self.inner.jwt.jwks_json()
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]

@@ -7,30 +7,47 @@
 //! required; `exp` and `nbf` are checked against the service's clock with the configured
 //! leeway (5 s by default, not the usual 60 s).
 //!
-//! Only the HMAC algorithms exist here, so signing and checking are the few steps of RFC
-//! 7515's compact serialization, done directly (the `jsonwebtoken` crate checks our tokens,
-//! and makes the hostile ones, in the tests): the MAC is checked first, in constant time,
-//! over the raw text, so no byte of an unauthenticated token is ever parsed; then the
-//! header is compared with the one we issue (parsed only when it differs, for tokens from
-//! an earlier version); then the claims are parsed once. The keyed HMAC state is computed
-//! once per service. This is the check in front of every protected request: ≈0.6 µs
-//! (benches/README.md).
+//! Every token names its key with a `kid` header. The key set ([`JwtKey`]) has one signing
+//! key — the JWT secret under an HMAC algorithm, a private key under EdDSA, ES256 or RS256
+//! (feature `asymmetric`) — and any number of verification-only previous keys, so keys
+//! rotate without logging anyone out. Each key serves exactly one algorithm: a secret the
+//! configured HMAC algorithm, a PEM key its type's (RFC 8725 §3.1); a token whose `alg`
+//! differs is refused whatever its signature, which closes the RS256/HS256 confusion
+//! (CVE-2015-9235). A `kid` that names no key is refused; a token without `kid` (issued
+//! before kids existed) is checked against the signing key.
+//!
+//! Signing and checking are the few steps of RFC 7515's compact serialization, done
+//! directly (the `jsonwebtoken` crate checks our tokens, and makes the hostile ones, in the
+//! tests). A token whose header is byte for byte one we issue — the usual case — is matched
+//! to its key by that comparison alone, then its signature is checked (a MAC in constant
+//! time) over the raw text, and only then are its claims parsed, once. Any other header
+//! (another library's member order, a token from before kids) is parsed to learn its `kid`
+//! and checked against the key it names before the signature; nothing in it is trusted: the
+//! key comes from our set and the algorithm from the key. The keyed HMAC state is computed
+//! once per service. This is the check in front of every protected request: ≈0.8 µs for
+//! HS256 (benches/README.md).
 
 use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit as _};
-use secrecy::ExposeSecret;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
-use sha2::{Sha256, Sha384, Sha512};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::config::{AuthConfig, JwtAlgorithm};
+use self::set::{KeySet, SetKey};
+use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError};
 use crate::user::{User, UserId};
+
+#[cfg(feature = "asymmetric")]
+mod asymmetric;
+mod key;
+mod mac;
+mod set;
+
+pub use self::key::{JwtKey, KeyError};
 
 /// Header `typ` of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -154,15 +171,6 @@ impl TimedClaims for VerificationClaims {
     }
 }
 
-/// The secret, keyed once: HMAC's inner and outer states are precomputed, so each token
-/// costs only the hashing of its own bytes.
-#[derive(Clone)]
-enum MacKey {
-    Hs256(Hmac<Sha256>),
-    Hs384(Hmac<Sha384>),
-    Hs512(Hmac<Sha512>),
-}
-
 /// Any failure to read a token: one answer, whatever went wrong (no oracle).
 fn invalid<E>(_: E) -> AuthError {
     AuthError::InvalidToken
@@ -172,74 +180,13 @@ fn invalid<E>(_: E) -> AuthError {
 /// dozen roles fits.
 const SMALL_PAYLOAD: usize = 1024;
 
-/// The longest MAC (HS512).
-const MAX_MAC_LEN: usize = 64;
-
-impl MacKey {
-    fn new(algorithm: JwtAlgorithm, secret: &[u8]) -> Result<Self, ConfigError> {
-        let unusable = |_| ConfigError::Invalid("unusable JWT secret".to_owned());
-        Ok(match algorithm {
-            JwtAlgorithm::Hs256 => Self::Hs256(Hmac::new_from_slice(secret).map_err(unusable)?),
-            JwtAlgorithm::Hs384 => Self::Hs384(Hmac::new_from_slice(secret).map_err(unusable)?),
-            JwtAlgorithm::Hs512 => Self::Hs512(Hmac::new_from_slice(secret).map_err(unusable)?),
-        })
-    }
-
-    /// The MAC of `input`, appended to `out` in base64url.
-    fn sign_into(&self, input: &[u8], out: &mut String) {
-        match self {
-            Self::Hs256(key) => encode_tag(key.clone(), input, out),
-            Self::Hs384(key) => encode_tag(key.clone(), input, out),
-            Self::Hs512(key) => encode_tag(key.clone(), input, out),
-        }
-    }
-
-    /// Whether `tag` is the MAC of `input`; the comparison takes the same time wherever
-    /// the first wrong byte is.
-    fn verify(&self, input: &[u8], tag: &[u8]) -> bool {
-        match self {
-            Self::Hs256(key) => check_tag(key.clone(), input, tag),
-            Self::Hs384(key) => check_tag(key.clone(), input, tag),
-            Self::Hs512(key) => check_tag(key.clone(), input, tag),
-        }
-    }
-}
-
-fn encode_tag<M: hmac::Mac>(mut mac: M, input: &[u8], out: &mut String) {
-    mac.update(input);
-    URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), out);
-}
-
-fn check_tag<M: hmac::Mac>(mut mac: M, input: &[u8], tag: &[u8]) -> bool {
-    mac.update(input);
-    mac.verify_slice(tag).is_ok()
-}
-
 /// What one token kind must carry: its header `typ`, audience and `token_use`.
 struct Kind {
+    /// Its place in [`set::KIND_TYPS`] and in each key's headers.
+    index: usize,
     typ: &'static str,
     audience: String,
     token_use: &'static str,
-    /// The encoded header we issue for this kind; a token with exactly this header needs
-    /// no header parsing.
-    header: String,
-}
-
-impl Kind {
-    fn new(
-        algorithm: JwtAlgorithm,
-        typ: &'static str,
-        audience: String,
-        token_use: &'static str,
-    ) -> Self {
-        let header = serde_json::json!({ "alg": algorithm.name(), "typ": typ });
-        Self {
-            typ,
-            audience,
-            token_use,
-            header: URL_SAFE_NO_PAD.encode(header.to_string()),
-        }
-    }
 }
 
 /// The members of a JOSE header that matter here (RFC 7515 §4.1). `crit` in any form —
@@ -248,6 +195,7 @@ impl Kind {
 struct JoseHeader {
     alg: String,
     typ: Option<String>,
+    kid: Option<String>,
     #[serde(default, deserialize_with = "present")]
     crit: bool,
 }
@@ -259,8 +207,7 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D:
 
 /// Signing and validation keys with the rules of both token kinds.
 pub(crate) struct JwtKeys {
-    algorithm: JwtAlgorithm,
-    mac: MacKey,
+    keys: KeySet,
     issuer: String,
     leeway: i64,
     access: Kind,
@@ -270,8 +217,8 @@ pub(crate) struct JwtKeys {
 impl fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtKeys")
-            .field("algorithm", &self.algorithm)
-            .field("keys", &"[redacted]")
+            .field("algorithm", &self.keys.signing().algorithm)
+            .field("kids", &self.keys.kids().collect::<Vec<_>>())
             .field("issuer", &self.issuer)
             .field("access_audience", &self.access.audience)
             .field("verify_audience", &self.verification.audience)
@@ -282,33 +229,28 @@ impl fmt::Debug for JwtKeys {
 
 impl JwtKeys {
     pub(crate) fn new(config: &AuthConfig) -> Result<Self, ConfigError> {
-        let secret = config.jwt_secret().expose_secret().as_bytes();
-        let algorithm = config.jwt_algorithm();
-        let min = algorithm.min_secret_len();
-        if secret.len() < min {
-            return Err(ConfigError::JwtSecretTooShort {
-                min,
-                actual: secret.len(),
-            });
-        }
         Ok(Self {
-            algorithm,
-            mac: MacKey::new(algorithm, secret)?,
+            keys: KeySet::new(config)?,
             issuer: config.issuer().to_owned(),
             leeway: config.jwt_leeway().whole_seconds(),
-            access: Kind::new(
-                algorithm,
-                ACCESS_TOKEN_TYP,
-                config.audience().to_owned(),
-                ACCESS_TOKEN_USE,
-            ),
-            verification: Kind::new(
-                algorithm,
-                VERIFY_TOKEN_TYP,
-                format!("{}:verify-email", config.audience()),
-                VERIFY_TOKEN_USE,
-            ),
+            access: Kind {
+                index: 0,
+                typ: ACCESS_TOKEN_TYP,
+                audience: config.audience().to_owned(),
+                token_use: ACCESS_TOKEN_USE,
+            },
+            verification: Kind {
+                index: 1,
+                typ: VERIFY_TOKEN_TYP,
+                audience: format!("{}:verify-email", config.audience()),
+                token_use: VERIFY_TOKEN_USE,
+            },
         })
+    }
+
+    /// The JWK Set of the public verification keys (RFC 7517 §5), as JSON text.
+    pub(crate) fn jwks_json(&self) -> &str {
+        self.keys.jwks()
     }
 
     pub(crate) fn issue_access(
@@ -370,19 +312,46 @@ impl JwtKeys {
         self.verify(token, now, &self.verification)
     }
 
-    /// `header.claims.mac`, each part base64url without padding (RFC 7515 §7.1).
+    /// `header.claims.signature`, each part base64url without padding (RFC 7515 §7.1),
+    /// signed by the signing key with the header that names it.
     fn sign<T: Serialize>(&self, kind: &Kind, claims: &T) -> Result<String, AuthError> {
+        let key = self.keys.signing();
+        let header = &key.headers[kind.index];
         let payload =
             serde_json::to_vec(claims).map_err(|e| AuthError::Unavailable(Box::new(e)))?;
-        let mut token = String::with_capacity(kind.header.len() + payload.len() * 4 / 3 + 92);
-        token.push_str(&kind.header);
+        let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 92);
+        token.push_str(header);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-        let mut tag = String::with_capacity(88);
-        self.mac.sign_into(token.as_bytes(), &mut tag);
+        let tag = key.sign(token.as_bytes())?;
         token.push('.');
         token.push_str(&tag);
         Ok(token)
+    }
+
+    /// The key a header we do not issue in this exact form names, once the header passes
+    /// the rules: a JSON object (serde would also read the struct from an array), `alg` the
+    /// key's own algorithm, `typ` the kind's, no `crit`. Nothing of it is trusted beyond
+    /// the choice of key, which must be ours.
+    fn key_named_by(&self, header: &str, kind: &Kind) -> Result<&SetKey, AuthError> {
+        let header = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(
+            &URL_SAFE_NO_PAD.decode(header).map_err(invalid)?,
+        )
+        .map_err(invalid)?;
+        let header: JoseHeader =
+            serde_json::from_value(serde_json::Value::Object(header)).map_err(invalid)?;
+        let key = self
+            .keys
+            .by_kid(header.kid.as_deref())
+            .ok_or(AuthError::InvalidToken)?;
+        let typ_ok = header
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(kind.typ));
+        if header.alg != key.algorithm.name() || !typ_ok || header.crit {
+            return Err(AuthError::InvalidToken);
+        }
+        Ok(key)
     }
 
     fn verify<T: DeserializeOwned + TimedClaims>(
@@ -394,36 +363,20 @@ impl JwtKeys {
         if token.is_empty() || token.len() > MAX_JWT_LEN {
             return Err(AuthError::InvalidToken);
         }
-        // Exactly three parts: header.claims.mac.
+        // Exactly three parts: header.claims.signature.
         let (signed, tag) = token.rsplit_once('.').ok_or(AuthError::InvalidToken)?;
         let (header, payload) = signed.split_once('.').ok_or(AuthError::InvalidToken)?;
         if payload.contains('.') {
             return Err(AuthError::InvalidToken);
         }
-        let mut mac = [0u8; MAX_MAC_LEN + 3];
-        let mac_len = URL_SAFE_NO_PAD
-            .decode_slice(tag, &mut mac)
-            .map_err(invalid)?;
-        if !self.mac.verify(signed.as_bytes(), &mac[..mac_len]) {
+        let key = match self.keys.by_header(header, kind.index) {
+            Some(key) => key,
+            None => self.key_named_by(header, kind)?,
+        };
+        if !key.crypto.verify(signed.as_bytes(), tag) {
             return Err(AuthError::InvalidToken);
         }
-        // Authentic from here on: made with our secret. Still of the right kind?
-        if header != kind.header {
-            // A header is a JSON object; serde would also read the struct from an array.
-            let header = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(
-                &URL_SAFE_NO_PAD.decode(header).map_err(invalid)?,
-            )
-            .map_err(invalid)?;
-            let header: JoseHeader =
-                serde_json::from_value(serde_json::Value::Object(header)).map_err(invalid)?;
-            let typ_ok = header
-                .typ
-                .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case(kind.typ));
-            if header.alg != self.algorithm.name() || !typ_ok || header.crit {
-                return Err(AuthError::InvalidToken);
-            }
-        }
+        // Authentic from here on: signed by a key of ours, under a header of this kind.
         let claims: T = if payload.len() <= SMALL_PAYLOAD {
             // The usual case, decoded on the stack.
             let mut buffer = [0u8; SMALL_PAYLOAD / 4 * 3 + 3];
@@ -461,9 +414,12 @@ impl JwtKeys {
 
 #[cfg(test)]
 mod tests {
+    use hmac::{Hmac, KeyInit as _};
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use sha2::Sha256;
 
     use super::*;
+    use crate::config::JwtAlgorithm;
     use crate::user::{HashedPassword, UserSettings};
 
     const SECRET: &str = "VZw4kZyeuxBawMEGalKaU-5EjSXfWjksuqcoPFBhj2f";
@@ -749,17 +705,26 @@ mod tests {
         assert_eq!(decoded.claims, keys.verify_access(&ours, t).unwrap());
 
         // What jsonwebtoken issues (its header has another member order, as our tokens
-        // had before we signed them ourselves), we accept.
+        // had before we signed them ourselves), we accept, with our kid or none.
         let key = EncodingKey::from_secret(SECRET.as_bytes()).unwrap();
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some(ACCESS_TOKEN_TYP.into());
+        for kid in [Some(JwtKey::secret(SECRET).kid().to_owned()), None] {
+            header.kid = kid;
+            let theirs = jsonwebtoken::encode(&header, &access_claims(), &key).unwrap();
+            assert_ne!(theirs.split('.').next(), ours.split('.').next());
+            assert_eq!(
+                keys.verify_access(&theirs, t).unwrap().roles,
+                vec!["admin".to_owned()]
+            );
+        }
+        // A kid that names no key of ours is refused, however good the MAC.
         header.kid = Some("key-1".into());
-        let theirs = jsonwebtoken::encode(&header, &access_claims(), &key).unwrap();
-        assert_ne!(theirs.split('.').next(), ours.split('.').next());
-        assert_eq!(
-            keys.verify_access(&theirs, t).unwrap().roles,
-            vec!["admin".to_owned()]
-        );
+        let unknown = jsonwebtoken::encode(&header, &access_claims(), &key).unwrap();
+        assert!(matches!(
+            keys.verify_access(&unknown, t),
+            Err(AuthError::InvalidToken)
+        ));
         // The media type is case-insensitive (RFC 7515 §4.1.9).
         let claims = access_claims().to_string();
         let shouting = hand_made(r#"{"alg":"HS256","typ":"AT+JWT"}"#, &claims, SECRET);
