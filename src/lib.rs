@@ -18,6 +18,8 @@
 //! | `mongodb` | `auth_mongo`: the MongoDB store, `myauth::mongodb(url)` |
 //! | `smtp` | `auth_smtp`: the SMTP email sender, `MyAuth::smtp` |
 //! | `memory` | [`MemoryStore`], an in-process store for tests and prototypes |
+//! | `server` (default) | [`server`]: the reference server, as `cargo run --example server` runs it |
+//! | `redis` | `auth_redis`: abuse counters in Redis, `MyAuth::redis` |
 //! | `asymmetric` (default) | EdDSA, ES256 and RS256 signing keys from PKCS#8 PEM ([`JwtKey`]), published at `/auth/.well-known/jwks.json` |
 //!
 //! ```no_run
@@ -38,6 +40,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "server")]
+pub mod server;
 mod setup;
 
 /// The README's examples, compiled as doctests so the quick start cannot rot.
@@ -101,6 +105,8 @@ pub use auth_mongo;
 pub use auth_poem;
 #[cfg(feature = "postgres")]
 pub use auth_postgres;
+#[cfg(feature = "redis")]
+pub use auth_redis;
 #[cfg(feature = "smtp")]
 pub use auth_smtp;
 #[cfg(feature = "sqlite")]

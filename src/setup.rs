@@ -5,7 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use auth_core::{
-    AuthConfig, AuthService, AuthStore, BoxError, Clock, ConfigError, EmailSender, LogEmailSender,
+    AuthConfig, AuthService, AuthStore, BoxError, Clock, ConfigError, CounterStore, EmailSender,
+    LogEmailSender,
 };
 
 /// What went wrong while setting MyAuth up.
@@ -21,6 +22,9 @@ pub enum Error {
     /// The email sender could not be built.
     #[error("cannot set up email: {0}")]
     Email(#[source] BoxError),
+    /// The counter store (Redis) could not be reached.
+    #[error("cannot open the counter store: {0}")]
+    Counters(#[source] BoxError),
     /// The database URL names a backend this build does not include.
     #[error("unsupported database URL {0:?}: {1}")]
     UnsupportedUrl(String, &'static str),
@@ -61,7 +65,26 @@ pub struct MyAuth {
     max_connections: Option<u32>,
     config: AuthConfig,
     email: Option<Arc<dyn EmailSender>>,
+    counters: Option<Counters>,
     clock: Option<Arc<dyn Clock>>,
+}
+
+/// Where the abuse counters live when not in the store.
+enum Counters {
+    Store(Arc<dyn CounterStore>),
+    #[cfg(feature = "redis")]
+    Redis(String),
+}
+
+impl fmt::Debug for Counters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Store(_) => f.write_str("Store"),
+            // The URL may carry a password.
+            #[cfg(feature = "redis")]
+            Self::Redis(_) => f.write_str("Redis"),
+        }
+    }
 }
 
 /// MyAuth on SQLite: `sqlite://users.db` (created if missing) or `sqlite::memory:`.
@@ -146,6 +169,7 @@ impl MyAuth {
             max_connections: None,
             config: AuthConfig::default(),
             email: None,
+            counters: None,
             clock: None,
         }
     }
@@ -189,6 +213,21 @@ impl MyAuth {
         Ok(self.email(sender))
     }
 
+    /// Keeps the abuse counters (per-address limits, email cooldowns, the login throttle)
+    /// in this store instead of the main store.
+    pub fn counter_store(mut self, counters: impl CounterStore) -> Self {
+        self.counters = Some(Counters::Store(Arc::new(counters)));
+        self
+    }
+
+    /// Keeps the abuse counters in Redis (`redis://host:6379`), shared by every process
+    /// that uses the same server. Connected when the set-up finishes.
+    #[cfg(feature = "redis")]
+    pub fn redis(mut self, url: impl Into<String>) -> Self {
+        self.counters = Some(Counters::Redis(url.into()));
+        self
+    }
+
     /// Most database connections the store's pool opens (at least 1). Default for SQLite
     /// and PostgreSQL: 4 per core, between 4 and 64; for MongoDB the URL's `maxPoolSize`,
     /// else the driver's 10. No effect on a store passed to
@@ -225,6 +264,17 @@ impl MyAuth {
             .shared_email_sender(email);
         if let Some(clock) = self.clock {
             builder = builder.shared_clock(clock);
+        }
+        match self.counters {
+            None => {}
+            Some(Counters::Store(counters)) => builder = builder.shared_counter_store(counters),
+            #[cfg(feature = "redis")]
+            Some(Counters::Redis(url)) => {
+                let counters = auth_redis::RedisCounterStore::connect(&url)
+                    .await
+                    .map_err(|e| Error::Counters(Box::new(e)))?;
+                builder = builder.counter_store(counters);
+            }
         }
         Ok(builder.build()?)
     }

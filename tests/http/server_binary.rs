@@ -90,6 +90,24 @@ fn bad_settings_stop_the_server_with_one_line_naming_the_variable() {
             vec![("MYAUTH_ACCESS_TTL_SECS", "soon")],
             "MYAUTH_ACCESS_TTL_SECS",
         ),
+        // No SMTP and reachable from other machines: reset links must not land in a log.
+        (vec![("MYAUTH_BIND", "0.0.0.0:0")], "MYAUTH_SMTP_URL"),
+        (vec![("MYAUTH_EMAIL_LOG", "sometimes")], "MYAUTH_EMAIL_LOG"),
+        (
+            vec![("MYAUTH_ADMIN_EMAIL", "admin@example.com")],
+            "MYAUTH_ADMIN_PASSWORD",
+        ),
+        (
+            vec![
+                ("MYAUTH_ADMIN_EMAIL", "admin@example.com"),
+                ("MYAUTH_ADMIN_PASSWORD", "password"),
+            ],
+            "MYAUTH_ADMIN_PASSWORD",
+        ),
+        (
+            vec![("MYAUTH_DATABASE_URL", "mysql://127.0.0.1/auth")],
+            "MYAUTH_DATABASE_URL",
+        ),
     ] {
         refused_with_one_line(&vars, named);
     }
@@ -112,7 +130,7 @@ fn logs_into_a_pipe_carry_no_colour_codes() {
     let line = line.expect("`listening on` within 30 s");
     assert!(line.starts_with("listening on "), "first line {line:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("MYAUTH_SMTP_URL is not set"), "{stderr}");
+    assert!(stderr.contains("MYAUTH_EMAIL_LOG"), "{stderr}");
     assert!(!stderr.contains('\x1b'), "escape codes in {stderr:?}");
 }
 
@@ -334,4 +352,135 @@ async fn the_server_announces_its_address_and_serves_the_contract() {
         .expect("POST /auth/register");
     assert_eq!(registered.status(), 201);
     drop(running);
+}
+
+/// Registers, logs in (verification off) and returns the access token.
+async fn login(client: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
+    let registered = client
+        .post(format!("{base}/auth/register"))
+        .json(&serde_json::json!({"email": email, "username": email.split('@').next(), "password": password}))
+        .send()
+        .await
+        .expect("register");
+    assert!(
+        registered.status() == 201 || registered.status() == 409,
+        "register: {}",
+        registered.status()
+    );
+    let login: serde_json::Value = client
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("token pair");
+    login["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("login: {login}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_application_routes_and_the_client_address_work_on_both_frameworks() {
+    let admin = ("MYAUTH_ADMIN_EMAIL", "root@example.com");
+    let admin_password = ("MYAUTH_ADMIN_PASSWORD", "Adm1n!binary-pass");
+    let unverified = ("MYAUTH_REQUIRE_VERIFIED_EMAIL", "false");
+    let mut frameworks = vec!["axum"];
+    if cfg!(feature = "poem") {
+        frameworks.push("poem");
+    }
+    for framework in frameworks {
+        let (base, _running) = running(&[
+            ("MYAUTH_FRAMEWORK", framework),
+            admin,
+            admin_password,
+            unverified,
+        ])
+        .await;
+        let client = reqwest::Client::new();
+        let user = login(&client, &base, "hello@example.com", "Hell0!binary-pass").await;
+        let hello: serde_json::Value = client
+            .get(format!("{base}/hello"))
+            .bearer_auth(&user)
+            .send()
+            .await
+            .expect("GET /hello")
+            .json()
+            .await
+            .expect("JSON");
+        assert!(
+            hello["sub"].is_string() && hello["sid"].is_string(),
+            "{framework}: {hello}"
+        );
+        assert_eq!(hello["roles"], serde_json::json!([]), "{framework}");
+        let anonymous = client
+            .get(format!("{base}/hello"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(anonymous.status(), 401, "{framework}");
+        let forbidden = client
+            .get(format!("{base}/admin-hello"))
+            .bearer_auth(&user)
+            .send()
+            .await
+            .expect("GET /admin-hello");
+        assert_eq!(forbidden.status(), 403, "{framework}");
+        let root = login(&client, &base, admin.1, admin_password.1).await;
+        let admin_hello: serde_json::Value = client
+            .get(format!("{base}/admin-hello"))
+            .bearer_auth(&root)
+            .send()
+            .await
+            .expect("GET /admin-hello")
+            .json()
+            .await
+            .expect("JSON");
+        assert!(admin_hello["sub"].is_string(), "{framework}: {admin_hello}");
+        // Served with the peer address: the session records the client's IP.
+        let sessions: serde_json::Value = client
+            .get(format!("{base}/auth/sessions"))
+            .bearer_auth(&user)
+            .send()
+            .await
+            .expect("GET /auth/sessions")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(
+            sessions["items"][0]["ip"], "127.0.0.1",
+            "{framework}: {sessions}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_admin_email_owned_by_someone_else_stops_the_server_with_one_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("auth.db").display());
+    {
+        let (base, _running) = running(&[
+            ("MYAUTH_DATABASE_URL", &url),
+            ("MYAUTH_REQUIRE_VERIFIED_EMAIL", "false"),
+        ])
+        .await;
+        login(
+            &reqwest::Client::new(),
+            &base,
+            "squatter@example.com",
+            "Squ4tter!first-pass",
+        )
+        .await;
+    }
+    let stderr = refused_with_one_line(
+        &[
+            ("MYAUTH_DATABASE_URL", &url),
+            ("MYAUTH_ADMIN_EMAIL", "squatter@example.com"),
+            ("MYAUTH_ADMIN_PASSWORD", "0perator!other-pass"),
+        ],
+        "MYAUTH_ADMIN_PASSWORD",
+    );
+    assert!(!stderr.contains("0perator!other-pass"), "{stderr}");
 }
