@@ -174,6 +174,8 @@ pub struct AuthConfig {
     limits_fail_open: bool,
     jwt_signing_key: Option<JwtKey>,
     jwt_previous_keys: Vec<JwtKey>,
+    data_keys: Vec<[u8; 32]>,
+    totp_issuer: String,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -206,6 +208,11 @@ impl fmt::Debug for AuthConfig {
             .field("limits_fail_open", &self.limits_fail_open)
             .field("jwt_signing_key", &self.jwt_signing_key)
             .field("jwt_previous_keys", &self.jwt_previous_keys)
+            .field(
+                "data_keys",
+                &format_args!("{} [redacted]", self.data_keys.len()),
+            )
+            .field("totp_issuer", &self.totp_issuer)
             .finish()
     }
 }
@@ -251,6 +258,8 @@ impl AuthConfig {
             limits_fail_open: false,
             jwt_signing_key: None,
             jwt_previous_keys: Vec::new(),
+            data_keys: Vec::new(),
+            totp_issuer: "MyAuth".to_owned(),
         }
     }
 
@@ -403,6 +412,15 @@ impl AuthConfig {
                 });
             }
         }
+        if let Some(raw) = lookup("MYAUTH_DATA_KEYS") {
+            config.data_keys = parse_data_keys(&raw).map_err(|reason| ConfigError::InvalidVar {
+                name: "MYAUTH_DATA_KEYS",
+                reason,
+            })?;
+        }
+        if let Some(issuer) = lookup("MYAUTH_TOTP_ISSUER") {
+            config.totp_issuer = issuer.trim().to_owned();
+        }
         read_jwt_keys(&mut config, &lookup)?;
         config.validate()?;
         Ok(config)
@@ -442,6 +460,12 @@ impl AuthConfig {
         if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
             return Err(ConfigError::Invalid(
                 "public_url must start with http:// or https://".to_owned(),
+            ));
+        }
+        if self.totp_issuer.is_empty() || self.totp_issuer.contains(':') {
+            return Err(ConfigError::Invalid(
+                "the TOTP issuer must be a non-empty name without ':' (MYAUTH_TOTP_ISSUER)"
+                    .to_owned(),
             ));
         }
         if self.issuer.is_empty() || self.audience.is_empty() {
@@ -693,6 +717,35 @@ impl AuthConfig {
     pub fn with_limits_fail_open(mut self, open: bool) -> Self {
         self.limits_fail_open = open;
         self
+    }
+
+    /// The keys that encrypt secrets at rest (TOTP secrets), `MYAUTH_DATA_KEYS`: the first
+    /// encrypts, every one decrypts, so keys rotate by putting a new one first and keeping
+    /// the old ones until every secret was read once (each read re-encrypts under the first
+    /// key). Default: none — one key is derived from the JWT secret (with a warning at
+    /// start-up), and rotating that secret then loses every TOTP enrolment.
+    #[must_use]
+    pub fn with_data_keys(mut self, keys: Vec<[u8; 32]>) -> Self {
+        self.data_keys = keys;
+        self
+    }
+
+    /// The issuer name authenticator apps show beside a TOTP enrolment
+    /// (`MYAUTH_TOTP_ISSUER`, default `MyAuth`).
+    #[must_use]
+    pub fn with_totp_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.totp_issuer = issuer.into();
+        self
+    }
+
+    /// The configured data keys; empty when they are derived from the JWT secret.
+    pub fn data_keys(&self) -> &[[u8; 32]] {
+        &self.data_keys
+    }
+
+    /// The TOTP issuer name.
+    pub fn totp_issuer(&self) -> &str {
+        &self.totp_issuer
     }
 
     /// The revocation poll interval.
@@ -984,6 +1037,38 @@ fn parse_bool(raw: &str) -> Option<bool> {
         "0" | "false" | "no" | "off" => Some(false),
         _ => None,
     }
+}
+
+/// `MYAUTH_DATA_KEYS`: comma-separated base64 (standard or URL-safe, padded or not) keys of
+/// exactly 32 bytes.
+fn parse_data_keys(raw: &str) -> Result<Vec<[u8; 32]>, String> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE};
+    let mut keys = Vec::new();
+    for (i, entry) in raw.split(',').map(str::trim).enumerate() {
+        if entry.is_empty() {
+            continue;
+        }
+        let bytes = [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+            .iter()
+            .find_map(|engine| engine.decode(entry).ok())
+            .ok_or_else(|| format!("key {} is not base64", i + 1))?;
+        let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+            format!(
+                "key {} is {} bytes; each key must be 32 random bytes \
+                 (openssl rand -base64 32)",
+                i + 1,
+                bytes.len()
+            )
+        })?;
+        if keys.contains(&key) {
+            return Err(format!("key {} is listed twice", i + 1));
+        }
+        keys.push(key);
+    }
+    if keys.is_empty() {
+        return Err("no key given".to_owned());
+    }
+    Ok(keys)
 }
 
 fn random_secret() -> String {

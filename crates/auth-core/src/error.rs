@@ -6,6 +6,39 @@ use serde::Serialize;
 use crate::email::EmailError;
 use crate::policy::PolicyViolation;
 
+/// The second step a login waits for: the short-lived, single-use MFA token to send back
+/// with a code. Its `Debug` hides the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MfaChallenge {
+    token: String,
+    expires_in: i64,
+}
+
+impl MfaChallenge {
+    pub(crate) fn new(token: String, expires_in: i64) -> Self {
+        Self { token, expires_in }
+    }
+
+    /// The MFA token (a JWT of its own type and audience, accepted nowhere else).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Seconds until the token expires.
+    pub fn expires_in(&self) -> i64 {
+        self.expires_in
+    }
+}
+
+impl std::fmt::Debug for MfaChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaChallenge")
+            .field("token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
 /// A boxed error source, kept for logs and never shown to clients.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -69,6 +102,23 @@ pub enum AuthError {
         /// Seconds until a retry can succeed (at least 1).
         retry_after: u64,
     },
+    /// The password was right and the account has a second factor: finish the login with
+    /// [`AuthService::login_mfa`](crate::AuthService::login_mfa) and the challenge's token.
+    #[error("a second factor is required: send a code with the mfa_token")]
+    MfaRequired(MfaChallenge),
+    /// A TOTP or recovery code is wrong, already used, or too old.
+    #[error("invalid authentication code")]
+    InvalidMfaCode,
+    /// A TOTP setup was asked for while a confirmed one exists (disable it first).
+    #[error("a second factor is already enabled")]
+    MfaAlreadyEnabled,
+    /// A TOTP confirmation came with no pending setup (none began, or it expired after
+    /// 10 minutes).
+    #[error("no TOTP setup is pending: start one with the setup endpoint")]
+    MfaSetupRequired,
+    /// A second-factor change needs a confirmed second factor, and there is none.
+    #[error("no second factor is enabled")]
+    MfaNotEnabled,
     /// Too many password-hashing jobs are already waiting; retry shortly.
     #[error("service is busy, retry shortly")]
     Overloaded,
@@ -82,13 +132,18 @@ impl AuthError {
     pub fn status(&self) -> u16 {
         match self {
             Self::InvalidCredentials
+            | Self::MfaRequired(_)
+            | Self::InvalidMfaCode
             | Self::MissingToken
             | Self::InvalidToken
             | Self::ExpiredToken
             | Self::RevokedToken => 401,
             Self::EmailNotVerified | Self::AccountDisabled | Self::Forbidden => 403,
             Self::UserNotFound | Self::SessionNotFound => 404,
-            Self::UserAlreadyExists => 409,
+            Self::UserAlreadyExists
+            | Self::MfaAlreadyEnabled
+            | Self::MfaSetupRequired
+            | Self::MfaNotEnabled => 409,
             Self::WeakPassword(_) | Self::InvalidEmail | Self::Validation(_) => 422,
             Self::TooManyRequests { .. } => 429,
             Self::Overloaded | Self::Unavailable(_) => 503,
@@ -103,6 +158,11 @@ impl AuthError {
             Self::UserNotFound => "user_not_found",
             Self::SessionNotFound => "session_not_found",
             Self::TooManyRequests { .. } => "too_many_requests",
+            Self::MfaRequired(_) => "mfa_required",
+            Self::InvalidMfaCode => "invalid_mfa_code",
+            Self::MfaAlreadyEnabled => "mfa_already_enabled",
+            Self::MfaSetupRequired => "mfa_setup_required",
+            Self::MfaNotEnabled => "mfa_not_enabled",
             Self::MissingToken => "missing_token",
             Self::InvalidToken => "invalid_token",
             Self::ExpiredToken => "expired_token",

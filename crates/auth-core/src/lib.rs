@@ -60,6 +60,7 @@ mod client;
 mod clock;
 mod config;
 mod counter;
+mod data_keys;
 mod email;
 mod error;
 mod jwt;
@@ -88,8 +89,10 @@ pub use crate::counter::{
     ThrottleDecision, ThrottleState, unix_millis,
 };
 pub use crate::email::{EmailError, EmailLink, EmailSender, LogEmailSender};
-pub use crate::error::{AuthError, BoxError, ConfigError, FieldError, StoreError};
-pub use crate::jwt::{ACCESS_TOKEN_TYP, Claims, JwtKey, KeyError, MAX_JWT_LEN, VERIFY_TOKEN_TYP};
+pub use crate::error::{AuthError, BoxError, ConfigError, FieldError, MfaChallenge, StoreError};
+pub use crate::jwt::{
+    ACCESS_TOKEN_TYP, Claims, JwtKey, KeyError, MAX_JWT_LEN, MFA_TOKEN_TYP, VERIFY_TOKEN_TYP,
+};
 pub use crate::mfa::{RecoveryCodeHash, TotpRecord};
 pub use crate::password::{
     MAX_ARGON2_KIB_PASSES, MAX_ARGON2_LANES, MAX_ARGON2_MEMORY_KIB, PasswordHasher, Verification,
@@ -99,7 +102,8 @@ pub use crate::policy::{
 };
 pub use crate::service::{
     AdminAccess, AuthService, AuthServiceBuilder, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROLE_LEN,
-    MAX_ROLES, SessionList, SessionView, TokenPair,
+    MAX_ROLES, MFA_TOKEN_TTL, RECOVERY_CODES, RecoveryCodes, SessionList, SessionView, TOTP_DIGITS,
+    TOTP_SETUP_TTL, TOTP_SKEW, TOTP_STEP_SECS, TokenPair, TotpSetup, totp_code,
 };
 pub use crate::session::{
     MAX_IP_CHARS, MAX_USER_AGENT_CHARS, Revocation, RotateOutcome, SessionRecord, truncate_chars,

@@ -54,7 +54,7 @@ pub fn document() -> Value {
     let session_param = json!([{"name": "id", "in": "path", "required": true,
                                 "schema": {"type": "string", "format": "uuid"}}]);
 
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "MyAuth",
@@ -77,7 +77,7 @@ pub fn document() -> Value {
                 "requestBody": token_body("LoginRequest", "PasswordGrant"),
                 "responses": with_common(json!({
                     "200": ok("Access and refresh token", "TokenPair"),
-                    "401": problem("invalid_credentials"),
+                    "401": problem("invalid_credentials, or mfa_required with an mfa_token for the second step"),
                     "403": problem("email_not_verified or account_disabled"),
                     "422": problem("validation_failed")
                 }))
@@ -229,7 +229,72 @@ pub fn document() -> Value {
             },
             "schemas": schemas()
         }
-    })
+    });
+    let mfa_paths = json!({
+        "/auth/login/mfa": {"post": {
+            "operationId": "loginMfa", "tags": ["mfa"], "summary": "Finish a login that answered mfa_required: the mfa_token and a TOTP or recovery code",
+            "requestBody": body("LoginMfaRequest"),
+            "responses": with_common(json!({
+                "200": ok("Access and refresh token", "TokenPair"),
+                "401": problem("invalid_token or expired_token (the mfa_token), invalid_mfa_code"),
+                "403": problem("account_disabled"),
+                "422": problem("validation_failed (a code that is neither six digits nor a recovery code)"),
+                "429": problem("too_many_requests: the account's login throttle")
+            }))
+        }},
+        "/auth/mfa/totp/setup": {"post": {
+            "operationId": "totpSetup", "tags": ["mfa"], "summary": "Begin a TOTP set-up: the secret, its otpauth URI and QR code, shown once; confirm within 10 minutes", "security": bearer,
+            "responses": with_common(json!({
+                "200": ok("The new secret", "TotpSetup"),
+                "401": problem("missing_token, invalid_token, expired_token or revoked_token"),
+                "403": problem("account_disabled"),
+                "409": problem("mfa_already_enabled")
+            }))
+        }},
+        "/auth/mfa/totp/confirm": {"post": {
+            "operationId": "totpConfirm", "tags": ["mfa"], "summary": "Confirm the set-up with a first code: TOTP is required from now on; every other session ends", "security": bearer,
+            "requestBody": body("MfaCodeRequest"),
+            "responses": with_common(json!({
+                "200": ok("The recovery codes, shown once", "RecoveryCodes"),
+                "401": problem("invalid_mfa_code, missing_token, invalid_token, expired_token or revoked_token"),
+                "403": problem("account_disabled"),
+                "409": problem("mfa_setup_required (no pending set-up) or mfa_already_enabled"),
+                "422": problem("validation_failed")
+            }))
+        }},
+        "/auth/mfa/totp/disable": {"post": {
+            "operationId": "totpDisable", "tags": ["mfa"], "summary": "Turn TOTP off with the password and a current code; every other session ends", "security": bearer,
+            "requestBody": body("PasswordAndCodeRequest"),
+            "responses": with_common(json!({
+                "204": empty("TOTP is off and the recovery codes are gone"),
+                "401": problem("invalid_credentials, invalid_mfa_code, missing_token, invalid_token, expired_token or revoked_token"),
+                "403": problem("account_disabled"),
+                "409": problem("mfa_not_enabled"),
+                "422": problem("validation_failed"),
+                "429": problem("too_many_requests")
+            }))
+        }},
+        "/auth/mfa/recovery-codes": {"post": {
+            "operationId": "recoveryCodes", "tags": ["mfa"], "summary": "Replace the recovery codes, with the password and a current code", "security": bearer,
+            "requestBody": body("PasswordAndCodeRequest"),
+            "responses": with_common(json!({
+                "200": ok("The new recovery codes, shown once; the old ones stop working", "RecoveryCodes"),
+                "401": problem("invalid_credentials, invalid_mfa_code, missing_token, invalid_token, expired_token or revoked_token"),
+                "403": problem("account_disabled"),
+                "409": problem("mfa_not_enabled"),
+                "422": problem("validation_failed"),
+                "429": problem("too_many_requests")
+            }))
+        }},
+        "/auth/admin/users/{id}/mfa": {"delete": {
+            "operationId": "resetUserMfa", "tags": ["admin"], "summary": "Remove a user's second factor and end their sessions", "security": bearer, "parameters": id_param,
+            "responses": with_common(json!({"204": empty("The second factor is gone"), "401": problem("unauthenticated"), "403": problem("forbidden"), "404": problem("user_not_found")}))
+        }}
+    });
+    if let (Some(paths), Value::Object(more)) = (document["paths"].as_object_mut(), mfa_paths) {
+        paths.extend(more);
+    }
+    document
 }
 
 fn schemas() -> Value {
@@ -262,8 +327,16 @@ fn schemas() -> Value {
         "FieldError": object(json!({"field": string, "code": string, "message": string}), &["field", "code", "message"]),
         "Problem": object(json!({
             "type": string, "title": string, "status": {"type": "integer"}, "detail": string, "code": string,
-            "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}}
+            "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
+            "mfa_token": {"type": "string", "description": "mfa_required only: send it to /auth/login/mfa with a code"},
+            "expires_in": {"type": "integer", "description": "mfa_required only: seconds until mfa_token expires"},
+            "error": {"type": "string", "description": "mfa_required only: the RFC 6749 §5.2-style code OAuth2 clients show"}
         }), &["type", "title", "status", "detail", "code"]),
+        "LoginMfaRequest": object(json!({"mfa_token": string, "code": {"type": "string", "maxLength": 64, "description": "six digits, or a recovery code"}}), &["mfa_token", "code"]),
+        "MfaCodeRequest": object(json!({"code": {"type": "string", "pattern": "^[0-9 ]{6,7}$"}}), &["code"]),
+        "PasswordAndCodeRequest": object(json!({"password": {"type": "string", "format": "password"}, "code": {"type": "string", "maxLength": 64}}), &["password", "code"]),
+        "TotpSetup": object(json!({"secret": {"type": "string", "description": "base32, no padding"}, "otpauth_uri": {"type": "string", "format": "uri"}, "qr_svg": {"type": "string", "description": "the otpauth URI as an SVG QR code"}}), &["secret", "otpauth_uri", "qr_svg"]),
+        "RecoveryCodes": object(json!({"recovery_codes": {"type": "array", "minItems": 10, "maxItems": 10, "items": {"type": "string", "pattern": "^[a-z2-7]{4}(-[a-z2-7]{4}){3}$"}}}), &["recovery_codes"]),
         "Accepted": object(json!({"detail": string}), &["detail"]),
         "Session": object(json!({
             "id": {"type": "string", "format": "uuid"},
@@ -312,6 +385,6 @@ mod tests {
             let name: String = part.chars().take_while(|c| c.is_alphanumeric()).collect();
             assert!(schemas.contains_key(&name), "dangling $ref {name}");
         }
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 21);
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 27);
     }
 }

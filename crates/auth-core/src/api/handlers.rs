@@ -7,9 +7,12 @@
 
 use http::{HeaderValue, StatusCode, header};
 
+use secrecy::ExposeSecret as _;
+
 use super::requests::{
-    Accepted, ChangePasswordRequest, Credentials, EmailRequest, ListQuery, LogoutRequest,
-    PasswordResetRequest, RefreshRequest, RolesRequest, VerifyEmailRequest,
+    Accepted, ChangePasswordRequest, Credentials, EmailRequest, ListQuery, LoginMfaRequest,
+    LogoutRequest, MfaCodeRequest, PasswordAndCodeRequest, PasswordResetRequest, RefreshRequest,
+    RolesRequest, VerifyEmailRequest,
 };
 use super::response::{empty, json, tokens};
 use super::{ApiRequest, ApiResponse, Endpoint, Problem};
@@ -71,7 +74,61 @@ async fn dispatch(service: &AuthService, endpoint: Endpoint, request: &ApiReques
         Endpoint::UserSessions => user_sessions(service, request).await,
         Endpoint::EndUserSessions => end_user_sessions(service, request).await,
         Endpoint::Jwks => Ok(jwks(service)),
+        Endpoint::LoginMfa => login_mfa(service, request).await,
+        Endpoint::TotpSetup => totp_setup(service, request).await,
+        Endpoint::TotpConfirm => totp_confirm(service, request).await,
+        Endpoint::TotpDisable => totp_disable(service, request).await,
+        Endpoint::RecoveryCodes => recovery_codes(service, request).await,
+        Endpoint::ResetUserMfa => reset_user_mfa(service, request).await,
     }
+}
+
+async fn login_mfa(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let LoginMfaRequest { mfa_token, code } = request.decode()?;
+    let pair = service
+        .login_mfa(mfa_token.expose_secret(), code.expose_secret())
+        .await?;
+    tokens(&pair)
+}
+
+async fn totp_setup(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let claims = service.verified_claims(&request.headers)?;
+    json(StatusCode::OK, &service.setup_totp(&claims).await?)
+}
+
+async fn totp_confirm(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let claims = service.verified_claims(&request.headers)?;
+    let MfaCodeRequest { code } = request.decode()?;
+    json(
+        StatusCode::OK,
+        &service.confirm_totp(&claims, code.expose_secret()).await?,
+    )
+}
+
+async fn totp_disable(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let claims = service.verified_claims(&request.headers)?;
+    let PasswordAndCodeRequest { password, code } = request.decode()?;
+    service
+        .disable_totp(&claims, &password, code.expose_secret())
+        .await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+async fn recovery_codes(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let claims = service.verified_claims(&request.headers)?;
+    let PasswordAndCodeRequest { password, code } = request.decode()?;
+    json(
+        StatusCode::OK,
+        &service
+            .regenerate_recovery_codes(&claims, &password, code.expose_secret())
+            .await?,
+    )
+}
+
+async fn reset_user_mfa(service: &AuthService, request: &ApiRequest) -> Outcome {
+    let access = admin(service, request).await?;
+    service.reset_mfa(&access, user_id(request)?).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
 }
 
 async fn register(service: &AuthService, request: &ApiRequest) -> Outcome {

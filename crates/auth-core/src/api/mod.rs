@@ -37,8 +37,9 @@ pub use self::body::{Accepts, BodyFormat, Fields, body_format};
 pub use self::handlers::handle;
 pub use self::problem::{PROBLEM_JSON, Problem};
 pub use self::requests::{
-    Accepted, ChangePasswordRequest, Credentials, EmailRequest, FromBody, ListQuery, LogoutRequest,
-    PasswordResetRequest, RefreshRequest, RolesRequest, VerifyEmailRequest, decode,
+    Accepted, ChangePasswordRequest, Credentials, EmailRequest, FromBody, ListQuery,
+    LoginMfaRequest, LogoutRequest, MfaCodeRequest, PasswordAndCodeRequest, PasswordResetRequest,
+    RefreshRequest, RolesRequest, VerifyEmailRequest, decode,
 };
 pub use self::role::{Admin, Role};
 
@@ -179,6 +180,18 @@ pub enum Endpoint {
     EndUserSessions,
     /// `GET /.well-known/jwks.json`: the public verification keys (RFC 7517).
     Jwks,
+    /// `POST /login/mfa`: the second step of a login.
+    LoginMfa,
+    /// `POST /mfa/totp/setup`.
+    TotpSetup,
+    /// `POST /mfa/totp/confirm`.
+    TotpConfirm,
+    /// `POST /mfa/totp/disable`.
+    TotpDisable,
+    /// `POST /mfa/recovery-codes`.
+    RecoveryCodes,
+    /// `DELETE /users/{id}/mfa` (admin).
+    ResetUserMfa,
 }
 
 impl Endpoint {
@@ -197,6 +210,10 @@ impl Endpoint {
                 | Self::UpdateMe
                 | Self::ChangePassword
                 | Self::SetRoles
+                | Self::LoginMfa
+                | Self::TotpConfirm
+                | Self::TotpDisable
+                | Self::RecoveryCodes
         )
     }
 }
@@ -206,7 +223,11 @@ impl Endpoint {
     pub fn limit_group(self) -> Option<crate::LimitGroup> {
         use crate::LimitGroup;
         match self {
-            Self::Login => Some(LimitGroup::Login),
+            Self::Login
+            | Self::LoginMfa
+            | Self::TotpConfirm
+            | Self::TotpDisable
+            | Self::RecoveryCodes => Some(LimitGroup::Login),
             Self::Register => Some(LimitGroup::Registration),
             Self::PasswordResetRequest | Self::VerifyEmailRequest => Some(LimitGroup::Email),
             Self::Refresh | Self::Logout => Some(LimitGroup::Tokens),
@@ -235,7 +256,7 @@ const fn route(method: Method, path: &'static str, endpoint: Endpoint) -> Route 
     }
 }
 
-static AUTH_ROUTES: [Route; 16] = [
+static AUTH_ROUTES: [Route; 21] = [
     route(Method::POST, "/register", Endpoint::Register),
     route(Method::POST, "/login", Endpoint::Login),
     route(Method::POST, "/refresh", Endpoint::Refresh),
@@ -260,9 +281,14 @@ static AUTH_ROUTES: [Route; 16] = [
     route(Method::GET, "/sessions", Endpoint::Sessions),
     route(Method::DELETE, "/sessions/{id}", Endpoint::DeleteSession),
     route(Method::GET, "/.well-known/jwks.json", Endpoint::Jwks),
+    route(Method::POST, "/login/mfa", Endpoint::LoginMfa),
+    route(Method::POST, "/mfa/totp/setup", Endpoint::TotpSetup),
+    route(Method::POST, "/mfa/totp/confirm", Endpoint::TotpConfirm),
+    route(Method::POST, "/mfa/totp/disable", Endpoint::TotpDisable),
+    route(Method::POST, "/mfa/recovery-codes", Endpoint::RecoveryCodes),
 ];
 
-static ADMIN_ROUTES: [Route; 7] = [
+static ADMIN_ROUTES: [Route; 8] = [
     route(Method::GET, "/users", Endpoint::ListUsers),
     route(Method::GET, "/users/{id}", Endpoint::GetUser),
     route(
@@ -278,6 +304,7 @@ static ADMIN_ROUTES: [Route; 7] = [
         "/users/{id}/sessions",
         Endpoint::EndUserSessions,
     ),
+    route(Method::DELETE, "/users/{id}/mfa", Endpoint::ResetUserMfa),
 ];
 
 /// The auth routes, to mount under a prefix (the contract uses `/auth`).

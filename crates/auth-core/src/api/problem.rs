@@ -26,6 +26,15 @@ pub struct Problem {
     /// Per-field details of a validation failure.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// `mfa_required`: the token that carries the login to its second step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_token: Option<String>,
+    /// `mfa_required`: seconds until `mfa_token` expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
+    /// The RFC 6749 §5.2-style error code OAuth2 clients show (`mfa_required`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
     /// Value of the `WWW-Authenticate` header, for 401 answers.
     #[serde(skip)]
     pub www_authenticate: Option<&'static str>,
@@ -43,6 +52,9 @@ impl Problem {
             detail: detail.into(),
             code,
             errors: Vec::new(),
+            mfa_token: None,
+            expires_in: None,
+            error: None,
             www_authenticate: None,
             retry_after: None,
         }
@@ -61,6 +73,11 @@ impl Problem {
         let mut problem = Self::new(error.status(), error.code(), error.to_string());
         problem.errors = error.field_errors();
         problem.retry_after = error.retry_after();
+        if let AuthError::MfaRequired(challenge) = error {
+            problem.mfa_token = Some(challenge.token().to_owned());
+            problem.expires_in = Some(challenge.expires_in());
+            problem.error = Some("mfa_required");
+        }
         if error.status() == 401 {
             problem.www_authenticate = Some(if error.is_bearer_token_error() {
                 r#"Bearer error="invalid_token""#

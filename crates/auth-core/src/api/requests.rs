@@ -223,6 +223,66 @@ impl FromBody for ChangePasswordRequest {
     }
 }
 
+/// `POST /login/mfa`: `{mfa_token, code}`.
+#[derive(Debug)]
+pub struct LoginMfaRequest {
+    /// The MFA token of the `mfa_required` answer.
+    pub mfa_token: SecretString,
+    /// A TOTP code or a recovery code.
+    pub code: SecretString,
+}
+
+impl FromBody for LoginMfaRequest {
+    const ACCEPTS: Accepts = Accepts::Json;
+
+    fn from_fields(mut fields: Fields) -> Result<Self, AuthError> {
+        let mfa_token = fields.required_string("mfa_token");
+        let code = fields.required_string("code");
+        fields.finish(Self {
+            mfa_token: mfa_token.into(),
+            code: code.into(),
+        })
+    }
+}
+
+/// `POST /mfa/totp/confirm`: `{code}`.
+#[derive(Debug)]
+pub struct MfaCodeRequest {
+    /// The authenticator app's current code.
+    pub code: SecretString,
+}
+
+impl FromBody for MfaCodeRequest {
+    const ACCEPTS: Accepts = Accepts::Json;
+
+    fn from_fields(mut fields: Fields) -> Result<Self, AuthError> {
+        let code = fields.required_string("code");
+        fields.finish(Self { code: code.into() })
+    }
+}
+
+/// `POST /mfa/totp/disable` and `POST /mfa/recovery-codes`: `{password, code}`.
+#[derive(Debug)]
+pub struct PasswordAndCodeRequest {
+    /// The account's password.
+    pub password: SecretString,
+    /// A TOTP code or a recovery code.
+    pub code: SecretString,
+}
+
+impl FromBody for PasswordAndCodeRequest {
+    const ACCEPTS: Accepts = Accepts::Json;
+
+    fn from_fields(mut fields: Fields) -> Result<Self, AuthError> {
+        let password = fields.required_string("password");
+        let code = fields.required_string("code");
+        fields.finish(Self {
+            password: password.into(),
+            code: code.into(),
+        })
+    }
+}
+
 /// `PATCH /me`: `{username?, user_settings?}`.
 impl FromBody for ProfileUpdate {
     const ACCEPTS: Accepts = Accepts::Json;

@@ -53,10 +53,15 @@ pub use self::key::{JwtKey, KeyError};
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 /// Header `typ` of email-verification tokens.
 pub const VERIFY_TOKEN_TYP: &str = "verify-email+jwt";
+/// Header `typ` of the MFA tokens that carry a login from its password step to its second
+/// step.
+pub const MFA_TOKEN_TYP: &str = "mfa+jwt";
 /// `token_use` claim of access tokens.
 pub(crate) const ACCESS_TOKEN_USE: &str = "access";
 /// `token_use` claim of email-verification tokens.
 pub(crate) const VERIFY_TOKEN_USE: &str = "verify_email";
+/// `token_use` claim of MFA tokens.
+pub(crate) const MFA_TOKEN_USE: &str = "mfa";
 /// Longest string accepted as a JWT; longer ones are refused unparsed.
 pub const MAX_JWT_LEN: usize = 8 * 1024;
 
@@ -120,6 +125,23 @@ pub(crate) struct VerificationClaims {
     pub(crate) token_use: String,
 }
 
+/// Claims of an MFA token: a login whose password was right, waiting for its second step.
+/// Bound to the account's session epoch when it was issued (a password change or reset in
+/// between voids it) and used at most once (its `jti` is spent by the service).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct MfaClaims {
+    pub(crate) sub: UserId,
+    pub(crate) ver: i64,
+    pub(crate) iat: i64,
+    pub(crate) exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) nbf: Option<i64>,
+    pub(crate) jti: Uuid,
+    pub(crate) iss: String,
+    pub(crate) aud: String,
+    pub(crate) token_use: String,
+}
+
 trait TimedClaims {
     fn iat(&self) -> i64;
     fn exp(&self) -> i64;
@@ -129,47 +151,33 @@ trait TimedClaims {
     fn token_use(&self) -> &str;
 }
 
-impl TimedClaims for Claims {
-    fn iat(&self) -> i64 {
-        self.iat
-    }
-    fn exp(&self) -> i64 {
-        self.exp
-    }
-    fn nbf(&self) -> Option<i64> {
-        self.nbf
-    }
-    fn iss(&self) -> &str {
-        &self.iss
-    }
-    fn aud(&self) -> &str {
-        &self.aud
-    }
-    fn token_use(&self) -> &str {
-        &self.token_use
-    }
+/// The claims every token kind shares, read the same way for each.
+macro_rules! timed_claims {
+    ($($claims:ty),+) => {$(
+        impl TimedClaims for $claims {
+            fn iat(&self) -> i64 {
+                self.iat
+            }
+            fn exp(&self) -> i64 {
+                self.exp
+            }
+            fn nbf(&self) -> Option<i64> {
+                self.nbf
+            }
+            fn iss(&self) -> &str {
+                &self.iss
+            }
+            fn aud(&self) -> &str {
+                &self.aud
+            }
+            fn token_use(&self) -> &str {
+                &self.token_use
+            }
+        }
+    )+};
 }
 
-impl TimedClaims for VerificationClaims {
-    fn iat(&self) -> i64 {
-        self.iat
-    }
-    fn exp(&self) -> i64 {
-        self.exp
-    }
-    fn nbf(&self) -> Option<i64> {
-        self.nbf
-    }
-    fn iss(&self) -> &str {
-        &self.iss
-    }
-    fn aud(&self) -> &str {
-        &self.aud
-    }
-    fn token_use(&self) -> &str {
-        &self.token_use
-    }
-}
+timed_claims!(Claims, VerificationClaims, MfaClaims);
 
 /// Any failure to read a token: one answer, whatever went wrong (no oracle).
 fn invalid<E>(_: E) -> AuthError {
@@ -212,6 +220,7 @@ pub(crate) struct JwtKeys {
     leeway: i64,
     access: Kind,
     verification: Kind,
+    mfa: Kind,
 }
 
 impl fmt::Debug for JwtKeys {
@@ -244,6 +253,12 @@ impl JwtKeys {
                 typ: VERIFY_TOKEN_TYP,
                 audience: format!("{}:verify-email", config.audience()),
                 token_use: VERIFY_TOKEN_USE,
+            },
+            mfa: Kind {
+                index: 2,
+                typ: MFA_TOKEN_TYP,
+                audience: format!("{}:mfa", config.audience()),
+                token_use: MFA_TOKEN_USE,
             },
         })
     }
@@ -294,6 +309,34 @@ impl JwtKeys {
             token_use: VERIFY_TOKEN_USE.to_owned(),
         };
         self.sign(&self.verification, &claims)
+    }
+
+    pub(crate) fn issue_mfa(
+        &self,
+        user: &User,
+        now: OffsetDateTime,
+        ttl: Duration,
+    ) -> Result<String, AuthError> {
+        let claims = MfaClaims {
+            sub: user.id,
+            ver: user.session_epoch,
+            iat: now.unix_timestamp(),
+            exp: (now + ttl).unix_timestamp(),
+            nbf: None,
+            jti: Uuid::now_v7(),
+            iss: self.issuer.clone(),
+            aud: self.mfa.audience.clone(),
+            token_use: MFA_TOKEN_USE.to_owned(),
+        };
+        self.sign(&self.mfa, &claims)
+    }
+
+    pub(crate) fn verify_mfa(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<MfaClaims, AuthError> {
+        self.verify(token, now, &self.mfa)
     }
 
     pub(crate) fn verify_access(
@@ -492,6 +535,48 @@ mod tests {
             keys.verify_verification(&verify, t).unwrap().email,
             "alice@example.com"
         );
+    }
+
+    #[test]
+    fn mfa_tokens_are_accepted_only_as_mfa_tokens() {
+        let keys = keys();
+        let user = user();
+        let t = now();
+        let access = keys
+            .issue_access(&user, None, t, Duration::minutes(30))
+            .unwrap();
+        let verify = keys
+            .issue_verification(&user, t, Duration::hours(24))
+            .unwrap();
+        let mfa = keys.issue_mfa(&user, t, Duration::minutes(5)).unwrap();
+        let header: serde_json::Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(mfa.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["typ"], MFA_TOKEN_TYP);
+        for other in [&access, &verify] {
+            assert!(matches!(
+                keys.verify_mfa(other, t),
+                Err(AuthError::InvalidToken)
+            ));
+        }
+        assert!(matches!(
+            keys.verify_access(&mfa, t),
+            Err(AuthError::InvalidToken)
+        ));
+        assert!(matches!(
+            keys.verify_verification(&mfa, t),
+            Err(AuthError::InvalidToken)
+        ));
+        let claims = keys.verify_mfa(&mfa, t).unwrap();
+        assert_eq!((claims.sub, claims.ver), (user.id, user.session_epoch));
+        assert_eq!(claims.aud, "myauth:mfa");
+        assert!(matches!(
+            keys.verify_mfa(&mfa, t + Duration::minutes(6)),
+            Err(AuthError::ExpiredToken)
+        ));
     }
 
     #[test]

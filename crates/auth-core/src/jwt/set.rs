@@ -13,7 +13,11 @@ use crate::config::{AuthConfig, JwtAlgorithm};
 use crate::error::{AuthError, ConfigError};
 
 /// The header `typ` of each token kind, by [`Kind::index`](super::Kind).
-pub(super) const KIND_TYPS: [&str; 2] = [super::ACCESS_TOKEN_TYP, super::VERIFY_TOKEN_TYP];
+pub(super) const KIND_TYPS: [&str; 3] = [
+    super::ACCESS_TOKEN_TYP,
+    super::VERIFY_TOKEN_TYP,
+    super::MFA_TOKEN_TYP,
+];
 
 /// The longest MAC (HS512); Ed25519 and ES256 signatures have the same length.
 const MAX_MAC_LEN: usize = 64;
@@ -85,7 +89,7 @@ pub(super) struct SetKey {
     pub(super) crypto: Crypto,
     /// The encoded headers we issue with this key, by kind: a token whose header is
     /// exactly one of these needs no header parsing.
-    pub(super) headers: [String; 2],
+    pub(super) headers: [String; 3],
 }
 
 impl SetKey {
@@ -138,7 +142,7 @@ pub(super) struct KeySet {
     keys: Vec<SetKey>,
     /// The headers of tokens from before every token had a `kid`: checked against the
     /// signing key, as the contract says for a token without `kid`.
-    kidless_headers: [String; 2],
+    kidless_headers: [String; 3],
     jwks: String,
 }
 

@@ -14,6 +14,8 @@ use crate::error::ConfigError;
 
 /// The label of the key that derives refresh-token successors in the reuse grace window.
 const GRACE_LABEL: &[u8] = b"myauth/v1/refresh-grace-successor";
+/// The label of the data key used when none is configured.
+const DATA_KEY_LABEL: &[u8] = b"myauth/v1/data-key";
 /// The label of the key that makes and checks CSRF tokens of the browser support.
 const CSRF_LABEL: &[u8] = b"myauth/v1/csrf";
 
@@ -22,6 +24,7 @@ const CSRF_LABEL: &[u8] = b"myauth/v1/csrf";
 pub(crate) struct ServerKeys {
     grace: Hmac<Sha256>,
     csrf: [u8; 32],
+    data: [u8; 32],
 }
 
 impl fmt::Debug for ServerKeys {
@@ -45,6 +48,7 @@ impl ServerKeys {
         Ok(Self {
             grace,
             csrf: derive(secret, CSRF_LABEL),
+            data: derive(secret, DATA_KEY_LABEL),
         })
     }
 
@@ -55,6 +59,12 @@ impl ServerKeys {
         let mut mac = self.grace.clone();
         mac.update(presented.as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// The data key derived from the server secret, for a server without configured data
+    /// keys.
+    pub(crate) fn data_key(&self) -> [u8; 32] {
+        self.data
     }
 
     /// The CSRF key.

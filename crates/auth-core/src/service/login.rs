@@ -77,10 +77,15 @@ impl AuthService {
         if self.inner.config.require_verified_email() && !user.is_verified {
             return Err(AuthError::EmailNotVerified);
         }
-        self.clear_attempts(&key).await;
         if verification.needs_rehash {
             self.upgrade_hash(&user, password).await;
         }
+        if user.mfa_enabled {
+            // The throttle stays counted: only a completed second step clears it.
+            tracing::info!("password right; waiting for the second factor");
+            return Err(self.mfa_challenge(&user));
+        }
+        self.clear_attempts(&key).await;
         let pair = self.start_session(&user, self.now()).await?;
         tracing::info!("login succeeded");
         Ok(pair)

@@ -11,12 +11,17 @@ mod authentication;
 mod keys;
 mod limits;
 mod login;
+mod mfa;
 mod profile;
 mod recovery;
 mod registration;
 pub(crate) mod revocation;
 mod sessions;
 
+pub use self::mfa::{
+    MFA_TOKEN_TTL, RECOVERY_CODES, RecoveryCodes, TOTP_DIGITS, TOTP_SETUP_TTL, TOTP_SKEW,
+    TOTP_STEP_SECS, TotpSetup, totp_code,
+};
 pub use self::sessions::{SessionList, SessionView};
 pub use admin::{AdminAccess, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROLE_LEN, MAX_ROLES};
 
@@ -32,6 +37,7 @@ use self::keys::ServerKeys;
 use self::revocation::RevocationView;
 use crate::clock::{Clock, SystemClock, truncate_to_millis};
 use crate::config::AuthConfig;
+use crate::data_keys::DataKeys;
 use crate::email::{EmailLink, EmailSender};
 use crate::error::{AuthError, ConfigError};
 use crate::jwt::JwtKeys;
@@ -75,6 +81,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     jwt: JwtKeys,
     keys: ServerKeys,
+    data_keys: DataKeys,
     hasher: PasswordHasher,
     view: RevocationView,
     poller: AtomicBool,
@@ -196,6 +203,15 @@ impl AuthServiceBuilder {
             .unwrap_or_else(|| Arc::clone(&store) as Arc<dyn CounterStore>);
         let jwt = JwtKeys::new(&config)?;
         let keys = ServerKeys::new(config.jwt_secret().expose_secret().as_bytes())?;
+        let data_keys = if config.data_keys().is_empty() {
+            tracing::warn!(
+                "MYAUTH_DATA_KEYS is not set: secrets at rest (TOTP) are encrypted under a key \
+                 derived from the JWT secret; rotating that secret loses every TOTP enrolment"
+            );
+            DataKeys::new(&[keys.data_key()])
+        } else {
+            DataKeys::new(config.data_keys())
+        };
         let hasher = PasswordHasher::new(config.hashing())?;
         #[cfg(feature = "bench-internals")]
         let hasher = hasher.inline(config.inline_hashing());
@@ -216,6 +232,7 @@ impl AuthServiceBuilder {
                 clock,
                 jwt,
                 keys,
+                data_keys,
                 hasher,
                 view,
                 poller: AtomicBool::new(false),

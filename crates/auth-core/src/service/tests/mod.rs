@@ -7,6 +7,7 @@ mod admin;
 mod failures;
 mod login;
 mod logout;
+mod mfa;
 mod profile;
 mod refresh;
 mod registration;
