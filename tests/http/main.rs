@@ -87,6 +87,12 @@ macro_rules! http_suite {
                 input_one_store_cannot_keep_is_422_on_every_backend,
                 a_mistyped_field_is_named_and_a_non_object_body_is_422,
                 every_answer_with_a_users_data_is_uncacheable,
+                // multi-factor authentication
+                totp_enrolment_makes_login_two_steps_and_codes_work_once,
+                mfa_tokens_codes_and_states_are_checked_strictly,
+                totp_secrets_are_stored_only_encrypted,
+                admins_reset_a_second_factor_and_end_the_sessions,
+                of_concurrent_second_steps_with_one_code_exactly_one_succeeds,
             );
         }
     };

@@ -257,6 +257,11 @@ impl TestServer {
         }
     }
 
+    /// The directory of the database files, for a file-backed store (SQLite).
+    pub(crate) fn data_dir(&self) -> Option<&std::path::Path> {
+        self._guard.as_ref().map(tempfile::TempDir::path)
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -1245,6 +1245,40 @@ mod tests {
     }
 
     #[test]
+    fn data_keys_are_32_byte_base64_keys_in_order() {
+        let a = STANDARD_FOR_TESTS.encode([1u8; 32]);
+        let b = URL_SAFE_NO_PAD.encode([2u8; 32]);
+        let config = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            ("MYAUTH_DATA_KEYS", &format!(" {a} , {b} ")),
+            ("MYAUTH_TOTP_ISSUER", "Example App"),
+        ]))
+        .unwrap();
+        assert_eq!(config.data_keys(), &[[1u8; 32], [2u8; 32]]);
+        assert_eq!(config.totp_issuer(), "Example App");
+        assert!(!format!("{config:?}").contains(&a), "keys never in Debug");
+        let short = STANDARD_FOR_TESTS.encode([1u8; 16]);
+        for bad in ["not base64!", &short, &format!("{a},{a}"), ","] {
+            let error = AuthConfig::from_lookup(lookup(&[
+                ("MYAUTH_JWT_SECRET", SECRET),
+                ("MYAUTH_DATA_KEYS", bad),
+            ]))
+            .unwrap_err();
+            assert!(error.to_string().contains("MYAUTH_DATA_KEYS"), "{error}");
+            assert!(!error.to_string().contains(&a), "{error}");
+        }
+        let error = AuthConfig::from_lookup(lookup(&[
+            ("MYAUTH_JWT_SECRET", SECRET),
+            ("MYAUTH_TOTP_ISSUER", "a:b"),
+        ]))
+        .unwrap_err();
+        assert!(error.to_string().contains("MYAUTH_TOTP_ISSUER"), "{error}");
+    }
+
+    const STANDARD_FOR_TESTS: base64::engine::GeneralPurpose =
+        base64::engine::general_purpose::STANDARD;
+
+    #[test]
     fn the_jwt_algorithm_is_read_and_unknown_names_are_refused() {
         for (raw, algorithm) in [
             ("HS384", JwtAlgorithm::Hs384),
