@@ -34,6 +34,11 @@ pub fn document() -> Value {
                "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
     };
     let empty = |description: &str| json!({"description": description});
+    let too_many = |limit: &str| {
+        json!({"description": format!("too_many_requests: {limit}"),
+               "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}},
+               "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+    };
     let bearer = json!([{"bearer": []}]);
     let common = json!({
         "400": problem("malformed_body"),
@@ -69,7 +74,8 @@ pub fn document() -> Value {
                 "responses": with_common(json!({
                     "201": ok("The new user", "User"),
                     "409": problem("user_already_exists"),
-                    "422": problem("invalid_email, weak_password or validation_failed")
+                    "422": problem("invalid_email, weak_password or validation_failed"),
+                    "429": too_many("the client's registration limit")
                 }))
             }},
             "/auth/login": {"post": {
@@ -79,7 +85,8 @@ pub fn document() -> Value {
                     "200": ok("Access and refresh token", "TokenPair"),
                     "401": problem("invalid_credentials, or mfa_required with an mfa_token for the second step"),
                     "403": problem("email_not_verified or account_disabled"),
-                    "422": problem("validation_failed")
+                    "422": problem("validation_failed"),
+                    "429": too_many("the account's login throttle or the client's login limit")
                 }))
             }},
             "/auth/refresh": {"post": {
@@ -89,23 +96,24 @@ pub fn document() -> Value {
                     "200": ok("A new token pair; the presented refresh token is used up", "TokenPair"),
                     "401": problem("invalid_token, expired_token or revoked_token"),
                     "403": problem("account_disabled"),
-                    "422": problem("validation_failed")
+                    "422": problem("validation_failed"),
+                    "429": too_many("the client's token-endpoint limit")
                 }))
             }},
             "/auth/logout": {"post": {
                 "operationId": "logout", "tags": ["auth"], "summary": "Revoke the session of a refresh token (idempotent)",
                 "requestBody": body("RefreshRequest"),
-                "responses": with_common(json!({"204": empty("Logged out"), "422": problem("validation_failed")}))
+                "responses": with_common(json!({"204": empty("Logged out"), "422": problem("validation_failed"), "429": too_many("the client's token-endpoint limit")}))
             }},
             "/auth/logout-all": {"post": {
                 "operationId": "logoutAll", "tags": ["auth"], "summary": "Revoke every refresh token of the caller",
                 "security": bearer,
-                "responses": with_common(json!({"204": empty("Every session ended"), "401": problem("missing_token, invalid_token or expired_token")}))
+                "responses": with_common(json!({"204": empty("Every session ended"), "401": problem("missing_token, invalid_token, expired_token or revoked_token"), "403": problem("account_disabled")}))
             }},
             "/auth/password-reset-request": {"post": {
                 "operationId": "passwordResetRequest", "tags": ["auth"], "summary": "Email a password-reset link (same answer for unknown emails)",
                 "requestBody": body("EmailRequest"),
-                "responses": with_common(json!({"202": ok("Accepted", "Accepted"), "422": problem("invalid_email or validation_failed")}))
+                "responses": with_common(json!({"202": ok("Accepted", "Accepted"), "422": problem("invalid_email or validation_failed"), "429": too_many("the client's email-request limit")}))
             }},
             "/auth/password-reset": {"post": {
                 "operationId": "passwordReset", "tags": ["auth"], "summary": "Set a new password with a reset token; every session is revoked",
@@ -119,7 +127,7 @@ pub fn document() -> Value {
             "/auth/verify-email-request": {"post": {
                 "operationId": "verifyEmailRequest", "tags": ["auth"], "summary": "Email a new verification link (same answer in every case)",
                 "requestBody": body("EmailRequest"),
-                "responses": with_common(json!({"202": ok("Accepted", "Accepted"), "422": problem("invalid_email or validation_failed")}))
+                "responses": with_common(json!({"202": ok("Accepted", "Accepted"), "422": problem("invalid_email or validation_failed"), "429": too_many("the client's email-request limit")}))
             }},
             "/auth/verify-email": {"post": {
                 "operationId": "verifyEmail", "tags": ["auth"], "summary": "Verify the email with a verification token",
@@ -135,7 +143,7 @@ pub fn document() -> Value {
                     "operationId": "me", "tags": ["auth"], "summary": "The signed-in user", "security": bearer,
                     "responses": with_common(json!({
                         "200": ok("The user", "User"),
-                        "401": problem("missing_token, invalid_token or expired_token"),
+                        "401": problem("missing_token, invalid_token, expired_token or revoked_token"),
                         "403": problem("account_disabled")
                     }))
                 },
@@ -144,7 +152,7 @@ pub fn document() -> Value {
                     "requestBody": body("ProfileUpdate"),
                     "responses": with_common(json!({
                         "200": ok("The updated user", "User"),
-                        "401": problem("missing_token, invalid_token or expired_token"),
+                        "401": problem("missing_token, invalid_token, expired_token or revoked_token"),
                         "403": problem("account_disabled"),
                         "422": problem("validation_failed")
                     }))
@@ -155,8 +163,10 @@ pub fn document() -> Value {
                 "requestBody": body("ChangePasswordRequest"),
                 "responses": with_common(json!({
                     "204": empty("Password changed"),
-                    "401": problem("invalid_credentials, missing_token, invalid_token or expired_token"),
-                    "422": problem("weak_password or validation_failed")
+                    "401": problem("invalid_credentials, missing_token, invalid_token, expired_token or revoked_token"),
+                    "403": problem("account_disabled"),
+                    "422": problem("weak_password or validation_failed"),
+                    "429": too_many("the account's login throttle")
                 }))
             }},
             "/auth/openapi.json": {"get": {
@@ -199,8 +209,8 @@ pub fn document() -> Value {
             "/auth/admin/users": {"get": {
                 "operationId": "listUsers", "tags": ["admin"], "summary": "A page of users, oldest first", "security": bearer,
                 "parameters": [
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
-                    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}
+                    {"name": "limit", "in": "query", "description": "page size, clamped to 1–100", "schema": {"type": "integer", "minimum": 0, "maximum": 4294967295u64, "default": 50}},
+                    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 18446744073709551615u64, "default": 0}}
                 ],
                 "responses": with_common(json!({"200": ok("Users", "UserPage"), "401": problem("unauthenticated"), "403": problem("forbidden"), "422": problem("validation_failed")}))
             }},
@@ -239,7 +249,7 @@ pub fn document() -> Value {
                 "401": problem("invalid_token or expired_token (the mfa_token), invalid_mfa_code"),
                 "403": problem("account_disabled"),
                 "422": problem("validation_failed (a code that is neither six digits nor a recovery code)"),
-                "429": problem("too_many_requests: the account's login throttle")
+                "429": too_many("the account's login throttle or the client's login limit")
             }))
         }},
         "/auth/mfa/totp/setup": {"post": {
@@ -271,7 +281,7 @@ pub fn document() -> Value {
                 "403": problem("account_disabled"),
                 "409": problem("mfa_not_enabled"),
                 "422": problem("validation_failed"),
-                "429": problem("too_many_requests")
+                "429": too_many("the account's login throttle or the client's login limit")
             }))
         }},
         "/auth/mfa/recovery-codes": {"post": {
@@ -283,7 +293,7 @@ pub fn document() -> Value {
                 "403": problem("account_disabled"),
                 "409": problem("mfa_not_enabled"),
                 "422": problem("validation_failed"),
-                "429": problem("too_many_requests")
+                "429": too_many("the account's login throttle or the client's login limit")
             }))
         }},
         "/auth/admin/users/{id}/mfa": {"delete": {
@@ -299,6 +309,12 @@ pub fn document() -> Value {
 
 fn schemas() -> Value {
     let string = json!({"type": "string"});
+    let policy = crate::policy::PasswordPolicy::default();
+    let new_password = json!({
+        "type": "string", "format": "password",
+        "minLength": policy.min_chars(), "maxLength": policy.max_chars(),
+        "description": "bounds of the default password policy (an application may configure others)"
+    });
     let object = |properties: Value, required: &[&str]| json!({"type": "object", "properties": properties, "required": required});
     json!({
         "User": object(json!({
@@ -348,16 +364,16 @@ fn schemas() -> Value {
             "current": {"type": "boolean"}
         }), &["id", "created_at", "last_used_at", "expires_at", "user_agent", "ip", "current"]),
         "SessionList": object(json!({"items": {"type": "array", "items": {"$ref": "#/components/schemas/Session"}}}), &["items"]),
-        "RegisterRequest": object(json!({"email": {"type": "string", "format": "email"}, "username": {"type": "string", "maxLength": 64}, "password": {"type": "string", "format": "password", "minLength": 8, "maxLength": 128}}), &["email", "username", "password"]),
+        "RegisterRequest": object(json!({"email": {"type": "string", "format": "email"}, "username": {"type": "string", "minLength": 1, "maxLength": 64}, "password": new_password}), &["email", "username", "password"]),
         "LoginRequest": object(json!({"email": {"type": "string", "format": "email"}, "password": {"type": "string", "format": "password"}}), &["email", "password"]),
         "PasswordGrant": object(json!({"grant_type": {"type": "string", "const": "password"}, "username": string, "password": {"type": "string", "format": "password"}}), &["grant_type", "username", "password"]),
         "RefreshRequest": object(json!({"refresh_token": string}), &["refresh_token"]),
         "RefreshGrant": object(json!({"grant_type": {"type": "string", "const": "refresh_token"}, "refresh_token": string}), &["grant_type", "refresh_token"]),
         "EmailRequest": object(json!({"email": {"type": "string", "format": "email"}}), &["email"]),
-        "PasswordResetRequest": object(json!({"token": string, "new_password": {"type": "string", "format": "password"}}), &["token", "new_password"]),
+        "PasswordResetRequest": object(json!({"token": string, "new_password": new_password}), &["token", "new_password"]),
         "VerifyEmailRequest": object(json!({"token": string}), &["token"]),
-        "ChangePasswordRequest": object(json!({"current_password": {"type": "string", "format": "password"}, "new_password": {"type": "string", "format": "password"}}), &["current_password", "new_password"]),
-        "ProfileUpdate": object(json!({"username": {"type": "string", "maxLength": 64}, "user_settings": {"type": "object", "description": "merged as an RFC 7396 JSON merge patch"}}), &[]),
+        "ChangePasswordRequest": object(json!({"current_password": {"type": "string", "format": "password"}, "new_password": new_password}), &["current_password", "new_password"]),
+        "ProfileUpdate": object(json!({"username": {"type": ["string", "null"], "minLength": 1, "maxLength": 64, "description": "null or absent: unchanged"}, "user_settings": {"type": ["object", "null"], "description": "merged as an RFC 7396 JSON merge patch; null or absent: unchanged"}}), &[]),
         "JwkSet": object(json!({"keys": {"type": "array", "items": {"$ref": "#/components/schemas/Jwk"}}}), &["keys"]),
         "Jwk": object(json!({
             "kty": {"type": "string", "enum": ["OKP", "EC", "RSA"]},
