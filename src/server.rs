@@ -62,7 +62,8 @@ pub struct Settings {
     pub admin: Option<(String, SecretString)>,
     /// `MYAUTH_REDIS_URL`: the abuse counters in Redis instead of the store.
     pub redis_url: Option<SecretString>,
-    /// How often expired tokens, sessions and counters are deleted (one hour).
+    /// `MYAUTH_PURGE_INTERVAL_SECS`: how often expired tokens, sessions and counters are
+    /// deleted (default one hour).
     pub purge_every: Duration,
 }
 
@@ -145,6 +146,20 @@ impl Settings {
                 return Err("MYAUTH_ADMIN_PASSWORD is set but MYAUTH_ADMIN_EMAIL is not".to_owned());
             }
         };
+        let purge_every = match var("MYAUTH_PURGE_INTERVAL_SECS") {
+            None => Duration::from_secs(3600),
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|secs| (1..=7 * 86_400).contains(secs))
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    format!(
+                        "MYAUTH_PURGE_INTERVAL_SECS must be a whole number of seconds from 1 to 604800, not {raw:?}"
+                    )
+                })?,
+        };
         Ok(Self {
             bind,
             framework,
@@ -155,7 +170,7 @@ impl Settings {
             email,
             admin,
             redis_url: var("MYAUTH_REDIS_URL").map(SecretString::from),
-            purge_every: Duration::from_secs(3600),
+            purge_every,
         })
     }
 }
@@ -479,6 +494,8 @@ mod tests {
             ("MYAUTH_FRAMEWORK", "rocket"),
             ("MYAUTH_DB_MAX_CONNECTIONS", "0"),
             ("MYAUTH_DB_MAX_CONNECTIONS", "many"),
+            ("MYAUTH_PURGE_INTERVAL_SECS", "0"),
+            ("MYAUTH_PURGE_INTERVAL_SECS", "hourly"),
             ("MYAUTH_ADMIN_EMAIL", "admin@example.com"),
             ("MYAUTH_ADMIN_PASSWORD", "Secret-passw0rd!"),
         ] {
@@ -488,10 +505,16 @@ mod tests {
         let s = settings(&[
             ("MYAUTH_FRAMEWORK", "poem"),
             ("MYAUTH_DB_MAX_CONNECTIONS", "4"),
+            ("MYAUTH_PURGE_INTERVAL_SECS", "60"),
         ])
         .unwrap();
         assert_eq!(s.framework, Framework::Poem);
         assert_eq!(s.max_connections, Some(4));
+        assert_eq!(s.purge_every, Duration::from_secs(60));
+        assert_eq!(
+            settings(&[]).unwrap().purge_every,
+            Duration::from_secs(3600)
+        );
         assert_eq!(s.bind, "127.0.0.1:3000");
     }
 

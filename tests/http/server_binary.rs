@@ -484,3 +484,97 @@ async fn an_admin_email_owned_by_someone_else_stops_the_server_with_one_line() {
     );
     assert!(!stderr.contains("0perator!other-pass"), "{stderr}");
 }
+
+/// Two reference servers — two processes — on one database: a cut made through one is
+/// refused by the other's stateless `/hello` within the revocation poll bound, and at once
+/// by the one that made it.
+async fn a_cut_on_one_process_reaches_the_other_within_the_poll_bound(database_url: &str) {
+    let vars = [
+        ("MYAUTH_DATABASE_URL", database_url),
+        ("MYAUTH_REVOCATION_POLL_SECS", "1"),
+        ("MYAUTH_REQUIRE_VERIFIED_EMAIL", "false"),
+        ("MYAUTH_IP_RATE_LIMITS", "off"),
+    ];
+    let (a, _a) = running(&vars).await;
+    let (b, _b) = running(&vars).await;
+    let client = reqwest::Client::new();
+    let access = login(&client, &a, "two@example.com", "Tw0-processes!lamp").await;
+    let hello = |base: &str| {
+        client
+            .get(format!("{base}/hello"))
+            .bearer_auth(&access)
+            .send()
+    };
+    assert_eq!(hello(&b).await.expect("hello on b").status(), 200);
+
+    let cut = client
+        .post(format!("{a}/auth/logout-all"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .expect("logout-all");
+    assert_eq!(cut.status(), 204);
+    let cut_at = Instant::now();
+    assert_eq!(
+        hello(&a).await.expect("hello on a").status(),
+        401,
+        "the instance that made the cut refuses at once"
+    );
+    let seen = loop {
+        let status = hello(&b).await.expect("hello on b").status();
+        if status == 401 {
+            break cut_at.elapsed();
+        }
+        assert_eq!(status, 200);
+        assert!(
+            cut_at.elapsed() < Duration::from_secs(5),
+            "the other process still accepts the cut token after 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // One poll interval (1 s) plus the poll itself and scheduling.
+    assert!(seen < Duration::from_millis(2500), "seen after {seen:?}");
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test]
+#[ignore = "needs MYAUTH_TEST_POSTGRES_URL"]
+async fn two_processes_on_one_postgresql_database_share_every_cut() {
+    use auth_postgres::sqlx::{Connection as _, Executor as _, PgConnection};
+
+    let url = crate::support::server_url("MYAUTH_TEST_POSTGRES_URL");
+    let database = crate::support::fresh_name();
+    let mut admin = PgConnection::connect(&url).await.expect("connect");
+    admin
+        .execute(format!("CREATE DATABASE {database}").as_str())
+        .await
+        .expect("create database");
+    let (base, _) = url.rsplit_once('/').expect("a database in the URL");
+    a_cut_on_one_process_reaches_the_other_within_the_poll_bound(&format!("{base}/{database}"))
+        .await;
+    // The servers are gone (their guards dropped above); the database can go too.
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)").as_str())
+        .await
+        .ok();
+}
+
+#[cfg(feature = "mongodb")]
+#[tokio::test]
+#[ignore = "needs MYAUTH_TEST_MONGODB_URL"]
+async fn two_processes_on_one_mongodb_database_share_every_cut() {
+    let url = crate::support::server_url("MYAUTH_TEST_MONGODB_URL");
+    let database = crate::support::fresh_name();
+    let (before, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+    let authority = before.trim_end_matches('/');
+    let authority = authority
+        .strip_prefix("mongodb://")
+        .map(|rest| rest.split('/').next().unwrap_or(rest))
+        .expect("a mongodb:// URL");
+    let with_database = if query.is_empty() {
+        format!("mongodb://{authority}/{database}")
+    } else {
+        format!("mongodb://{authority}/{database}?{query}")
+    };
+    a_cut_on_one_process_reaches_the_other_within_the_poll_bound(&with_database).await;
+}

@@ -11,6 +11,7 @@ use time::Duration;
 
 use ipnet::IpNet;
 
+use crate::breaker::BreakerSettings;
 use crate::counter::{IpLimits, Throttle};
 use crate::error::ConfigError;
 use crate::jwt::JwtKey;
@@ -176,6 +177,7 @@ pub struct AuthConfig {
     jwt_previous_keys: Vec<JwtKey>,
     data_keys: Vec<[u8; 32]>,
     totp_issuer: String,
+    store_breaker: Option<BreakerSettings>,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -213,6 +215,7 @@ impl fmt::Debug for AuthConfig {
                 &format_args!("{} [redacted]", self.data_keys.len()),
             )
             .field("totp_issuer", &self.totp_issuer)
+            .field("store_breaker", &self.store_breaker)
             .finish()
     }
 }
@@ -260,6 +263,7 @@ impl AuthConfig {
             jwt_previous_keys: Vec::new(),
             data_keys: Vec::new(),
             totp_issuer: "MyAuth".to_owned(),
+            store_breaker: Some(BreakerSettings::default()),
         }
     }
 
@@ -746,6 +750,22 @@ impl AuthConfig {
     /// The TOTP issuer name.
     pub fn totp_issuer(&self) -> &str {
         &self.totp_issuer
+    }
+
+    /// The store circuit breaker: after `threshold` store failures in a row, requests
+    /// that need the store are answered 503 at once (with `Retry-After`) instead of each
+    /// waiting out the store's timeouts, until a background probe finds the store again.
+    /// `None` turns it off. Default: 3 failures, a probe every second
+    /// ([`BreakerSettings::default`]).
+    #[must_use]
+    pub fn with_store_breaker(mut self, breaker: Option<BreakerSettings>) -> Self {
+        self.store_breaker = breaker;
+        self
+    }
+
+    /// The store circuit breaker's settings, if it is on.
+    pub fn store_breaker(&self) -> Option<BreakerSettings> {
+        self.store_breaker
     }
 
     /// The revocation poll interval.

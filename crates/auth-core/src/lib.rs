@@ -56,6 +56,7 @@
 
 pub mod api;
 pub mod audit;
+mod breaker;
 mod client;
 mod clock;
 mod config;
@@ -81,6 +82,7 @@ pub use async_trait::async_trait;
 pub use secrecy;
 
 pub use crate::audit::{AuditAnchor, AuditEvent, AuditQuery, AuditRecord};
+pub use crate::breaker::BreakerSettings;
 pub use crate::client::{ClientInfo, client_ip, limit_key, parse_proxies};
 pub use crate::clock::{Clock, ManualClock, SystemClock, truncate_to_millis};
 pub use crate::config::{AuthConfig, HashingConfig, JwtAlgorithm, default_pool_size};

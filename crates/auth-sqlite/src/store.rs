@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use auth_core::StoreError;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Connection as _, Sqlite, SqlitePool, Transaction};
 use tokio::sync::MutexGuard;
 
 use crate::error::{Error, is_locked, is_migration_locked, store_error};
@@ -91,7 +91,8 @@ impl SqliteStore {
             let pool_options = SqlitePoolOptions::new()
                 .max_connections(options.max_connections())
                 .acquire_timeout(options.acquire_timeout())
-                .test_before_acquire(false);
+                .test_before_acquire(false)
+                .before_acquire(|conn, _| Box::pin(leave_no_failed_transaction(conn)));
             (pool_options, connect.journal_mode(SqliteJournalMode::Wal))
         };
         // Switching a new file to WAL takes a lock that the busy timeout does not wait
@@ -307,4 +308,21 @@ mod tests {
             );
         }
     }
+}
+
+/// Whether a pooled connection may be handed out: not when it is still inside a
+/// transaction. SQLite rolls a transaction back by itself on some errors (a full disk, an
+/// I/O error), so the `COMMIT` or `ROLLBACK` sqlx sends afterwards fails and sqlx keeps
+/// counting the transaction as open; every later `BEGIN` on that connection would then fail.
+/// Such a connection is closed (the pool opens a fresh one) instead.
+async fn leave_no_failed_transaction(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    if conn.is_in_transaction() {
+        // A rollback queued when the transaction was dropped runs before this ping.
+        conn.ping().await?;
+        if conn.is_in_transaction() {
+            tracing::warn!("closing a SQLite connection left inside a failed transaction");
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

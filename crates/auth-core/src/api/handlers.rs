@@ -37,14 +37,21 @@ pub async fn handle(service: &AuthService, endpoint: Endpoint, request: ApiReque
     let ip = client.ip;
     client
         .scope(async move {
-            if let (Some(group), Some(ip)) = (endpoint.limit_group(), ip)
-                && let Err(error) = service.check_client_limit(group, ip).await
-            {
-                return Problem::from(error).to_response();
+            let guarded = endpoint.needs_store();
+            if guarded && let Err(retry_after) = service.admit_store_request() {
+                return Problem::store_down(retry_after).to_response();
             }
-            dispatch(service, endpoint, &request)
-                .await
-                .unwrap_or_else(|problem| problem.to_response())
+            let outcome = match (endpoint.limit_group(), ip) {
+                (Some(group), Some(ip)) => match service.check_client_limit(group, ip).await {
+                    Ok(()) => dispatch(service, endpoint, &request).await,
+                    Err(error) => Err(Problem::from(error)),
+                },
+                _ => dispatch(service, endpoint, &request).await,
+            };
+            if guarded {
+                service.record_store_outcome(matches!(&outcome, Err(p) if p.store_failure));
+            }
+            outcome.unwrap_or_else(|problem| problem.to_response())
         })
         .await
 }

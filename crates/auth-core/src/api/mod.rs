@@ -234,6 +234,12 @@ impl Endpoint {
             _ => None,
         }
     }
+
+    /// Whether answering needs the store (and so passes the store circuit breaker).
+    /// Only the documents built from configuration do not.
+    pub fn needs_store(self) -> bool {
+        !matches!(self, Self::OpenApi | Self::Jwks)
+    }
 }
 
 /// One row of a route table: a method and a path (relative to where the group is

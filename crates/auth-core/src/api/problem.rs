@@ -41,6 +41,9 @@ pub struct Problem {
     /// Value of the `Retry-After` header in seconds, for 429 and 503 answers.
     #[serde(skip)]
     pub retry_after: Option<u64>,
+    /// The store failed (it counts toward the store circuit breaker).
+    #[serde(skip)]
+    pub(crate) store_failure: bool,
 }
 
 impl Problem {
@@ -57,6 +60,7 @@ impl Problem {
             error: None,
             www_authenticate: None,
             retry_after: None,
+            store_failure: false,
         }
     }
 
@@ -73,6 +77,7 @@ impl Problem {
         let mut problem = Self::new(error.status(), error.code(), error.to_string());
         problem.errors = error.field_errors();
         problem.retry_after = error.retry_after();
+        problem.store_failure = crate::breaker::is_store_failure(error);
         if let AuthError::MfaRequired(challenge) = error {
             problem.mfa_token = Some(challenge.token().to_owned());
             problem.expires_in = Some(challenge.expires_in());
@@ -85,6 +90,18 @@ impl Problem {
                 "Bearer"
             });
         }
+        problem
+    }
+
+    /// 503 `service_unavailable` from the store circuit breaker: the store is known to be
+    /// down, so the request is answered at once (and not logged: the breaker logs once).
+    pub(crate) fn store_down(retry_after: u64) -> Self {
+        let mut problem = Self::new(
+            503,
+            "service_unavailable",
+            "service temporarily unavailable",
+        );
+        problem.retry_after = Some(retry_after);
         problem
     }
 

@@ -131,11 +131,20 @@ impl AuthService {
                 "abuse counters unavailable; letting the request through (fail open)"
             );
             Ok(())
+        } else if self.inner.separate_counters {
+            // A separate counter store (Redis) failing says nothing about the main store:
+            // wrapped, it does not count toward the store circuit breaker.
+            Err(AuthError::Unavailable(Box::new(CountersUnavailable(error))))
         } else {
             Err(error.into())
         }
     }
 }
+
+/// The separate counter store failed (the limits fail closed).
+#[derive(Debug, thiserror::Error)]
+#[error("the counter store failed")]
+struct CountersUnavailable(#[source] StoreError);
 
 #[cfg(test)]
 mod tests {

@@ -35,6 +35,7 @@ use time::OffsetDateTime;
 
 use self::keys::ServerKeys;
 use self::revocation::RevocationView;
+use crate::breaker::{Admission, StoreBreaker};
 use crate::clock::{Clock, SystemClock, truncate_to_millis};
 use crate::config::AuthConfig;
 use crate::data_keys::DataKeys;
@@ -44,7 +45,7 @@ use crate::jwt::JwtKeys;
 use crate::password::PasswordHasher;
 use crate::session::Revocation;
 use crate::store::{AuthStore, CounterStore};
-use crate::user::User;
+use crate::user::{User, UserId};
 
 /// The authentication service. Cheap to clone: clones share one state.
 ///
@@ -85,6 +86,9 @@ struct Inner {
     hasher: PasswordHasher,
     view: RevocationView,
     poller: AtomicBool,
+    breaker: Option<StoreBreaker>,
+    /// The counters live in a store of their own (not the main store).
+    separate_counters: bool,
 }
 
 impl fmt::Debug for AuthService {
@@ -198,6 +202,7 @@ impl AuthServiceBuilder {
         let config = self.config.unwrap_or_default();
         config.validate()?;
         let store = self.store.ok_or(ConfigError::MissingStore)?;
+        let separate_counters = self.counters.is_some();
         let counters = self
             .counters
             .unwrap_or_else(|| Arc::clone(&store) as Arc<dyn CounterStore>);
@@ -223,6 +228,7 @@ impl AuthServiceBuilder {
             retention,
             config.revocation_max_staleness(),
         );
+        let config_breaker = config.store_breaker();
         let service = AuthService {
             inner: Arc::new(Inner {
                 config,
@@ -236,6 +242,8 @@ impl AuthServiceBuilder {
                 hasher,
                 view,
                 poller: AtomicBool::new(false),
+                breaker: config_breaker.map(StoreBreaker::new),
+                separate_counters,
             }),
         };
         service.ensure_poller();
@@ -274,6 +282,64 @@ impl fmt::Debug for TokenPair {
 enum EmailKind {
     Verification,
     PasswordReset,
+}
+
+/// How long the store circuit breaker's probe may take before it counts as failed.
+const STORE_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl AuthService {
+    /// Whether the store circuit breaker is open: the store failed repeatedly and requests
+    /// that need it are answered 503 at once until a probe finds it again. For health
+    /// checks and metrics; always `false` with the breaker off.
+    pub fn store_breaker_open(&self) -> bool {
+        self.inner
+            .breaker
+            .as_ref()
+            .is_some_and(StoreBreaker::is_open)
+    }
+
+    /// Asks the store circuit breaker whether a request that needs the store may go
+    /// ahead; `Err(retry_after_seconds)` while it is open. Starts the probe when one is due.
+    pub(crate) fn admit_store_request(&self) -> Result<(), u64> {
+        let Some(breaker) = &self.inner.breaker else {
+            return Ok(());
+        };
+        match breaker.admit() {
+            Admission::Pass => Ok(()),
+            Admission::Refuse { retry_after, probe } => {
+                if probe {
+                    self.spawn_store_probe();
+                }
+                Err(retry_after)
+            }
+        }
+    }
+
+    /// Tells the store circuit breaker how an admitted request ended.
+    pub(crate) fn record_store_outcome(&self, store_failed: bool) {
+        if let Some(breaker) = &self.inner.breaker {
+            breaker.record(store_failed);
+        }
+    }
+
+    /// One cheap read — the user with the nil id, which never exists — under the store's
+    /// own timeouts and a bound of its own; its result closes or re-opens the breaker.
+    fn spawn_store_probe(&self) {
+        let inner = Arc::downgrade(&self.inner);
+        let store = Arc::clone(&self.inner.store);
+        tokio::spawn(async move {
+            let probe = store.find_user_by_id(UserId::from_uuid(uuid::Uuid::nil()));
+            let healthy = matches!(
+                tokio::time::timeout(STORE_PROBE_TIMEOUT, probe).await,
+                Ok(Ok(_))
+            );
+            if let Some(inner) = inner.upgrade()
+                && let Some(breaker) = &inner.breaker
+            {
+                breaker.probed(healthy);
+            }
+        });
+    }
 }
 
 impl AuthService {
