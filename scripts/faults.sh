@@ -19,8 +19,9 @@ cd "$(dirname "$0")/.."
 fault=${1:?usage: scripts/faults.sh postgres|mongo|redis}
 out=target/faults
 mkdir -p "$out"
-cargo build --quiet --example server --features postgres,mongodb,redis
-server="${CARGO_TARGET_DIR:-target}/debug/examples/server"
+cargo build --quiet --example server --all-features
+# shellcheck source=scripts/reference-server.sh
+source scripts/reference-server.sh
 pg_url=${MYAUTH_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 pg_db="myauth_faults_$$"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -74,21 +75,12 @@ case "$fault" in
   *) echo "unknown fault $fault (postgres, mongo or redis)" >&2; exit 2 ;;
 esac
 
-env MYAUTH_BIND=127.0.0.1:0 MYAUTH_DATABASE_URL="$db_url" \
-  MYAUTH_JWT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')" \
-  MYAUTH_REQUIRE_VERIFIED_EMAIL=false MYAUTH_IP_RATE_LIMITS=off MYAUTH_EMAIL_LOG=true \
-  MYAUTH_LOGIN_FREE_FAILURES=1000 "${extra[@]}" \
-  RUST_LOG=warn "$server" >"$out/$fault.server.out" 2>"$out/$fault.server.err" &
-pids+=($!)
-addr=""
-for _ in $(seq 1 300); do
-  addr=$(grep -ho 'listening on [0-9.:]*' "$out/$fault.server.out" 2>/dev/null | head -n1 | awk '{print $3}') || true
-  [ -n "$addr" ] && break
-  sleep 0.1
-done
-[ -n "$addr" ] || { echo "the server did not start:" >&2; cat "$out/$fault.server.err" >&2; exit 1; }
+reference_server_start "$out/$fault.server" MYAUTH_DATABASE_URL="$db_url" \
+  MYAUTH_REQUIRE_VERIFIED_EMAIL=false MYAUTH_IP_RATE_LIMITS=off \
+  MYAUTH_LOGIN_FREE_FAILURES=1000 "${extra[@]}"
+pids+=("$REFERENCE_SERVER_PID")
 
-python3 scripts/faults.py --url "http://$addr" --seconds 40 --fault-at 10 --restore-at 25 \
+python3 scripts/faults.py --url "$REFERENCE_SERVER_URL" --seconds 40 --fault-at 10 --restore-at 25 \
   --out "$out/$fault.md" &
 load=$!
 sleep 11 # registration of the clients, then 10 s of load

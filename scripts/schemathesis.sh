@@ -20,8 +20,9 @@ if [ ! -x "$venv/bin/st" ]; then
   "$venv/bin/pip" install --quiet schemathesis
 fi
 
-cargo build --quiet --example server --features postgres
-server="${CARGO_TARGET_DIR:-target}/debug/examples/server"
+cargo build --quiet --example server --all-features
+# shellcheck source=scripts/reference-server.sh
+source scripts/reference-server.sh
 out=target/schemathesis
 mkdir -p "$out"
 
@@ -36,24 +37,15 @@ trap cleanup EXIT
 
 run() {
   local backend=$1 url=$2
-  local secret admin_password
-  secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
+  local admin_password
   admin_password="Adm1n!$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')"
   # The fuzzer sends thousands of requests from one address in seconds: the per-IP limits
   # are off (the account throttle stays on; its 429 is documented).
-  MYAUTH_BIND=127.0.0.1:0 MYAUTH_DATABASE_URL="$url" MYAUTH_JWT_SECRET="$secret" \
-    MYAUTH_REQUIRE_VERIFIED_EMAIL=false MYAUTH_IP_RATE_LIMITS=off MYAUTH_EMAIL_LOG=true \
-    MYAUTH_ADMIN_EMAIL=fuzz-admin@example.com MYAUTH_ADMIN_PASSWORD="$admin_password" \
-    RUST_LOG=error "$server" >"$out/$backend.server.out" 2>"$out/$backend.server.err" &
-  pid=$!
-  local addr=""
-  for _ in $(seq 1 300); do
-    addr=$(sed -n 's/^listening on //p' "$out/$backend.server.out")
-    [ -n "$addr" ] && break
-    sleep 0.1
-  done
-  [ -n "$addr" ] || { cat "$out/$backend.server.err" >&2; exit 1; }
-  local base="http://$addr"
+  RUST_LOG=error reference_server_start "$out/$backend.server" MYAUTH_DATABASE_URL="$url" \
+    MYAUTH_REQUIRE_VERIFIED_EMAIL=false MYAUTH_IP_RATE_LIMITS=off \
+    MYAUTH_ADMIN_EMAIL=fuzz-admin@example.com MYAUTH_ADMIN_PASSWORD="$admin_password" || exit 1
+  pid=$REFERENCE_SERVER_PID
+  local base=$REFERENCE_SERVER_URL
   local token
   token=$(curl -sf "$base/auth/login" -H 'content-type: application/json' \
     -d "{\"email\":\"fuzz-admin@example.com\",\"password\":\"$admin_password\"}" |

@@ -18,8 +18,9 @@ minutes=${2:-30}
 rate=${3:-20}
 out=target/soak
 mkdir -p "$out"
-cargo build --quiet --example server --features postgres
-server="${CARGO_TARGET_DIR:-target}/debug/examples/server"
+cargo build --quiet --example server --all-features
+# shellcheck source=scripts/reference-server.sh
+source scripts/reference-server.sh
 
 pg_url=${MYAUTH_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 pg_db="myauth_soak_$$"
@@ -39,21 +40,12 @@ case "$backend" in
   *) echo "unknown backend $backend (sqlite or postgres)" >&2; exit 2 ;;
 esac
 
-MYAUTH_BIND=127.0.0.1:0 MYAUTH_DATABASE_URL="$db_url" \
-  MYAUTH_JWT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')" \
-  MYAUTH_REQUIRE_VERIFIED_EMAIL=false MYAUTH_IP_RATE_LIMITS=off MYAUTH_EMAIL_LOG=true \
+reference_server_start "$out/$backend.server" MYAUTH_DATABASE_URL="$db_url" \
+  MYAUTH_REQUIRE_VERIFIED_EMAIL=false MYAUTH_IP_RATE_LIMITS=off \
   MYAUTH_ACCESS_TTL_SECS=60 MYAUTH_REFRESH_TTL_SECS=300 MYAUTH_REFRESH_ABSOLUTE_TTL_SECS=600 \
-  MYAUTH_RESET_TTL_SECS=300 MYAUTH_PURGE_INTERVAL_SECS=60 MYAUTH_LOGIN_FREE_FAILURES=1000 \
-  RUST_LOG=warn "$server" >"$out/$backend.server.out" 2>"$out/$backend.server.err" &
-pid=$!
-addr=""
-for _ in $(seq 1 300); do
-  addr=$(grep -ho 'listening on [0-9.:]*' "$out/$backend.server.out" "$out/$backend.server.err" 2>/dev/null | head -n1 | awk '{print $3}') || true
-  [ -n "$addr" ] && break
-  sleep 0.1
-done
-[ -n "$addr" ] || { echo "the server did not start:" >&2; cat "$out/$backend.server.err" >&2; exit 1; }
+  MYAUTH_RESET_TTL_SECS=300 MYAUTH_PURGE_INTERVAL_SECS=60 MYAUTH_LOGIN_FREE_FAILURES=1000
+pid=$REFERENCE_SERVER_PID
 
-echo "soak: $backend, $minutes min at $rate iterations/s against http://$addr (pid $pid)"
-python3 scripts/soak.py --url "http://$addr" --pid "$pid" --minutes "$minutes" --rate "$rate" \
+echo "soak: $backend, $minutes min at $rate iterations/s against $REFERENCE_SERVER_URL (pid $pid)"
+python3 scripts/soak.py --url "$REFERENCE_SERVER_URL" --pid "$pid" --minutes "$minutes" --rate "$rate" \
   "${facts[@]}" --out "$out/$backend.md"

@@ -536,10 +536,49 @@ async fn a_cut_on_one_process_reaches_the_other_within_the_poll_bound(database_u
     assert!(seen < Duration::from_millis(2500), "seen after {seen:?}");
 }
 
+/// Two reference servers on one database share the account throttle: with four free
+/// failures, two wrong passwords on each process use them all up, and the next attempt on
+/// either is refused — which neither process would do with a count of its own.
+async fn failed_logins_on_two_processes_count_toward_one_throttle(database_url: &str) {
+    let vars = [
+        ("MYAUTH_DATABASE_URL", database_url),
+        ("MYAUTH_REQUIRE_VERIFIED_EMAIL", "false"),
+        ("MYAUTH_IP_RATE_LIMITS", "off"),
+        ("MYAUTH_LOGIN_FREE_FAILURES", "4"),
+    ];
+    let (a, _a) = running(&vars).await;
+    let (b, _b) = running(&vars).await;
+    let client = reqwest::Client::new();
+    let email = "throttled@example.com";
+    login(&client, &a, email, "Thr0ttle!walrus-lamp").await;
+    let attempt = |base: String| {
+        let client = client.clone();
+        async move {
+            client
+                .post(format!("{base}/auth/login"))
+                .json(&serde_json::json!({"email": email, "password": "Wrong-passw0rd!"}))
+                .send()
+                .await
+                .expect("login")
+                .status()
+        }
+    };
+    for base in [&a, &b, &a, &b] {
+        assert_eq!(attempt(base.clone()).await, 401, "a free failure on {base}");
+    }
+    for base in [&a, &b] {
+        assert_eq!(
+            attempt(base.clone()).await,
+            429,
+            "the fifth failure, on {base}, is over the shared count"
+        );
+    }
+}
+
 #[cfg(feature = "postgres")]
 #[tokio::test]
 #[ignore = "needs MYAUTH_TEST_POSTGRES_URL"]
-async fn two_processes_on_one_postgresql_database_share_every_cut() {
+async fn two_processes_on_one_postgresql_database_share_cuts_and_counts() {
     use auth_postgres::sqlx::{Connection as _, Executor as _, PgConnection};
 
     let url = crate::support::server_url("MYAUTH_TEST_POSTGRES_URL");
@@ -550,8 +589,9 @@ async fn two_processes_on_one_postgresql_database_share_every_cut() {
         .await
         .expect("create database");
     let (base, _) = url.rsplit_once('/').expect("a database in the URL");
-    a_cut_on_one_process_reaches_the_other_within_the_poll_bound(&format!("{base}/{database}"))
-        .await;
+    let database_url = format!("{base}/{database}");
+    a_cut_on_one_process_reaches_the_other_within_the_poll_bound(&database_url).await;
+    failed_logins_on_two_processes_count_toward_one_throttle(&database_url).await;
     // The servers are gone (their guards dropped above); the database can go too.
     admin
         .execute(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)").as_str())
@@ -562,7 +602,7 @@ async fn two_processes_on_one_postgresql_database_share_every_cut() {
 #[cfg(feature = "mongodb")]
 #[tokio::test]
 #[ignore = "needs MYAUTH_TEST_MONGODB_URL"]
-async fn two_processes_on_one_mongodb_database_share_every_cut() {
+async fn two_processes_on_one_mongodb_database_share_cuts_and_counts() {
     let url = crate::support::server_url("MYAUTH_TEST_MONGODB_URL");
     let database = crate::support::fresh_name();
     let (before, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
@@ -577,4 +617,5 @@ async fn two_processes_on_one_mongodb_database_share_every_cut() {
         format!("mongodb://{authority}/{database}?{query}")
     };
     a_cut_on_one_process_reaches_the_other_within_the_poll_bound(&with_database).await;
+    failed_logins_on_two_processes_count_toward_one_throttle(&with_database).await;
 }

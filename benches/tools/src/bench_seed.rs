@@ -20,6 +20,8 @@
 //!   parameters, each in reused working memory as the library does.
 //! - `bench_seed jwt SECONDS` — `AuthService::authenticate` (the whole access-token check
 //!   of `CurrentUser`) in a loop on one thread: verifications per second and µs each.
+//! - `bench_seed counter-memory N` — N distinct per-address buckets in the memory store's
+//!   counters: resident memory before and after, bytes per key, µs per take.
 //!
 //! Bulk loading trades durability for speed: a crash during seeding may lose the last
 //! rows. Never point this tool at a database whose data matters.
@@ -61,10 +63,51 @@ async fn run(args: &[&str]) -> Result<(), String> {
         ["raw-argon2", secs] => raw_argon2(parse(secs)?, None),
         ["raw-argon2", secs, threads] => raw_argon2(parse(secs)?, Some(parse(threads)?)),
         ["jwt", secs] => jwt(parse(secs)?).await,
+        ["counter-memory", n] => counter_memory(parse(n)?).await,
         _ => Err("usage: bench_seed users URL N | expired URL N | purge URL \
-                  | raw-argon2 SECONDS [THREADS] | jwt SECONDS"
+                  | raw-argon2 SECONDS [THREADS] | jwt SECONDS | counter-memory N"
             .to_owned()),
     }
+}
+
+/// The resident memory of this process, from `/proc/self/status` (KiB).
+fn rss_kib() -> Result<u64, String> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| "no VmRSS in /proc/self/status".to_owned())
+}
+
+/// `counter-memory N`: N distinct per-address buckets in the memory store's counters (one
+/// token taken from each, as N clients would), and the resident memory that costs.
+async fn counter_memory(n: u64) -> Result<(), String> {
+    use myauth::auth_core::{CounterKey, CounterStore as _, MemoryStore, RateLimit};
+
+    let store = MemoryStore::new();
+    let limit = RateLimit::new(10, time::Duration::minutes(1));
+    let now = time::OffsetDateTime::now_utc();
+    let before = rss_kib()?;
+    let started = Instant::now();
+    for i in 0..n {
+        let ip = std::net::Ipv4Addr::from(u32::try_from(i).unwrap_or(u32::MAX));
+        let key = CounterKey::new("ip:login", &ip.to_string());
+        store
+            .take_rate_token(&key, limit, now)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let elapsed = started.elapsed();
+    let after = rss_kib()?;
+    let grown = after.saturating_sub(before);
+    println!(
+        "{n} counters: RSS {before} KiB -> {after} KiB (+{grown} KiB, {:.0} bytes per key), \
+         {:.2} µs per take",
+        grown as f64 * 1024.0 / n as f64,
+        elapsed.as_secs_f64() * 1e6 / n as f64
+    );
+    Ok(())
 }
 
 fn parse(raw: &str) -> Result<u64, String> {

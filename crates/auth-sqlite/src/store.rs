@@ -254,6 +254,23 @@ fn no_database() -> Error {
     ))
 }
 
+/// Whether a pooled connection may be handed out: not when it is still inside a
+/// transaction. SQLite rolls a transaction back by itself on some errors (a full disk, an
+/// I/O error), so the `COMMIT` or `ROLLBACK` sqlx sends afterwards fails and sqlx keeps
+/// counting the transaction as open; every later `BEGIN` on that connection would then fail.
+/// Such a connection is closed (the pool opens a fresh one) instead.
+async fn leave_no_failed_transaction(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    if conn.is_in_transaction() {
+        // A rollback queued when the transaction was dropped runs before this ping.
+        conn.ping().await?;
+        if conn.is_in_transaction() {
+            tracing::warn!("closing a SQLite connection left inside a failed transaction");
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -308,21 +325,4 @@ mod tests {
             );
         }
     }
-}
-
-/// Whether a pooled connection may be handed out: not when it is still inside a
-/// transaction. SQLite rolls a transaction back by itself on some errors (a full disk, an
-/// I/O error), so the `COMMIT` or `ROLLBACK` sqlx sends afterwards fails and sqlx keeps
-/// counting the transaction as open; every later `BEGIN` on that connection would then fail.
-/// Such a connection is closed (the pool opens a fresh one) instead.
-async fn leave_no_failed_transaction(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
-    if conn.is_in_transaction() {
-        // A rollback queued when the transaction was dropped runs before this ping.
-        conn.ping().await?;
-        if conn.is_in_transaction() {
-            tracing::warn!("closing a SQLite connection left inside a failed transaction");
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use auth_core::secrecy::SecretString;
-use auth_core::{AuthConfig, AuthError, AuthService, HashingConfig, NewUser, UserStore};
+use auth_core::{AuthError, AuthService, NewUser, UserStore};
 use auth_sqlite::SqliteStore;
 
 /// A tmpfs of `size` mounted on a fresh directory; unmounted when dropped.
@@ -64,16 +64,11 @@ fn mount(args: &[&str], dir: &Path) {
 }
 
 fn service(store: SqliteStore) -> AuthService {
-    let config = AuthConfig::new("UdlzF3JY4wB5tfmeHMh6WwkXrwX_hCYnkG_fa8EusTv")
-        .with_require_verified_email(false)
-        .with_hashing(HashingConfig {
-            memory_kib: 1024,
-            iterations: 1,
-            parallelism: 1,
-            ..HashingConfig::default()
-        });
     AuthService::builder()
-        .config(config)
+        .config(
+            auth_core::testing::fast_config("UdlzF3JY4wB5tfmeHMh6WwkXrwX_hCYnkG_fa8EusTv")
+                .with_require_verified_email(false),
+        )
         .store(store)
         .build()
         .expect("service")

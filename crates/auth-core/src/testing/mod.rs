@@ -55,7 +55,7 @@ pub use self::audit::*;
 pub use self::counters::*;
 pub use self::instrumented::Instrumented;
 pub use self::mfa::*;
-pub use self::relay::TcpRelay;
+pub use self::relay::{OutageReport, TcpRelay, outage_drill};
 pub use self::sessions::*;
 pub use self::tokens::*;
 pub use self::users::*;

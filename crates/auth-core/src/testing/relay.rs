@@ -83,3 +83,136 @@ impl Drop for TcpRelay {
         self.stop();
     }
 }
+
+/// What [`outage_drill`] measured.
+#[derive(Debug, Clone)]
+pub struct OutageReport {
+    /// How long each of the requests that found the outage out took (one per failure the
+    /// breaker needs to open).
+    pub first_answers: Vec<Duration>,
+    /// Requests answered while the breaker was open.
+    pub open_answers: usize,
+    /// The slowest of them.
+    pub slowest_open_answer: Duration,
+    /// From the server coming back to the first successful login.
+    pub recovered_after: Duration,
+}
+
+/// Takes a service whose store talks to its server through `relay` through an outage, at
+/// the HTTP edge (`auth_core::api::handle`, as both adapters call it): registers and logs in
+/// an account; stops the relay; checks that the first `threshold` logins answer 503 with
+/// `Retry-After` (each after the store's own timeout), that the breaker is then open and
+/// every login for the next two seconds is a 503 with `Retry-After` within 100 ms, and that
+/// the JWKS (which needs no store) still answers; resumes the relay and waits (at most
+/// `recovery_bound`) for a login to succeed. Panics on any deviation.
+pub async fn outage_drill(
+    service: &crate::AuthService,
+    relay: &TcpRelay,
+    threshold: u32,
+    recovery_bound: Duration,
+) -> OutageReport {
+    use std::time::Instant;
+
+    use crate::api::{ApiRequest, Endpoint, RequestBody, handle};
+
+    const PASSWORD: &str = "Tr1cky!Walrus-Lamp-42";
+    let email = "outage@example.com";
+    let request = |body: serde_json::Value| {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        ApiRequest {
+            headers,
+            query: None,
+            id: None,
+            body: RequestBody::Bytes(bytes::Bytes::from(body.to_string())),
+            peer: None,
+        }
+    };
+    let login = || request(serde_json::json!({"email": email, "password": PASSWORD}));
+    let register = request(serde_json::json!({
+        "email": email, "username": "outage", "password": PASSWORD
+    }));
+    assert_eq!(
+        handle(service, Endpoint::Register, register).await.status(),
+        201
+    );
+    assert_eq!(
+        handle(service, Endpoint::Login, login()).await.status(),
+        200
+    );
+
+    relay.stop();
+    let mut first_answers = Vec::new();
+    for _ in 0..threshold {
+        let started = Instant::now();
+        let response = handle(service, Endpoint::Login, login()).await;
+        first_answers.push(started.elapsed());
+        assert_eq!(response.status(), 503);
+        assert!(response.headers().contains_key(http::header::RETRY_AFTER));
+    }
+    assert!(
+        service.store_breaker_open(),
+        "{threshold} failures open the breaker"
+    );
+
+    let mut open = Vec::new();
+    let outage = Instant::now();
+    while outage.elapsed() < Duration::from_secs(2) {
+        let started = Instant::now();
+        let response = handle(service, Endpoint::Login, login()).await;
+        open.push(started.elapsed());
+        assert_eq!(response.status(), 503);
+        let retry_after: u64 = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After in seconds");
+        assert!((1..=5).contains(&retry_after), "Retry-After {retry_after}");
+        let body: serde_json::Value = serde_json::from_slice(response.body()).expect("json");
+        assert_eq!(body["code"], "service_unavailable");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let slowest_open_answer = open.iter().max().copied().unwrap_or_default();
+    assert!(
+        slowest_open_answer < Duration::from_millis(100),
+        "an open breaker answered in {slowest_open_answer:?}"
+    );
+    let jwks = ApiRequest {
+        headers: http::HeaderMap::new(),
+        query: None,
+        id: None,
+        body: RequestBody::Empty,
+        peer: None,
+    };
+    assert_eq!(
+        handle(service, Endpoint::Jwks, jwks).await.status(),
+        200,
+        "what needs no store still answers"
+    );
+
+    relay.resume().await;
+    let back = Instant::now();
+    let recovered_after = loop {
+        let response = handle(service, Endpoint::Login, login()).await;
+        if response.status() == 200 {
+            break back.elapsed();
+        }
+        assert_eq!(response.status(), 503);
+        assert!(
+            back.elapsed() < recovery_bound,
+            "not recovered {recovery_bound:?} after the server came back"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert!(!service.store_breaker_open());
+    OutageReport {
+        first_answers,
+        open_answers: open.len(),
+        slowest_open_answer,
+        recovered_after,
+    }
+}
