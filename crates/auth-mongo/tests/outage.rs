@@ -9,8 +9,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use auth_core::testing::{TcpRelay, fast_config, outage_drill};
-use auth_core::{AuthService, BreakerSettings};
+use auth_core::testing::{TcpRelay, outage_drill};
 use auth_mongo::MongoStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,18 +38,6 @@ async fn a_server_outage_is_answered_at_once_and_recovered_from_by_itself() {
     )
     .await
     .expect("connect through the relay");
-    let service = AuthService::builder()
-        .config(
-            fast_config("UdlzF3JY4wB5tfmeHMh6WwkXrwX_hCYnkG_fa8EusTv")
-                .with_require_verified_email(false)
-                .with_store_breaker(Some(BreakerSettings {
-                    threshold: 3,
-                    cooldown: Duration::from_millis(500),
-                })),
-        )
-        .store(store)
-        .build()
-        .expect("service");
-    let report = outage_drill(&service, &relay, 3, Duration::from_secs(15)).await;
+    let report = outage_drill(store, &relay, Duration::from_secs(15)).await;
     eprintln!("mongo outage: {report:?}");
 }

@@ -98,22 +98,37 @@ pub struct OutageReport {
     pub recovered_after: Duration,
 }
 
-/// Takes a service whose store talks to its server through `relay` through an outage, at
-/// the HTTP edge (`auth_core::api::handle`, as both adapters call it): registers and logs in
-/// an account; stops the relay; checks that the first `threshold` logins answer 503 with
-/// `Retry-After` (each after the store's own timeout), that the breaker is then open and
-/// every login for the next two seconds is a 503 with `Retry-After` within 100 ms, and that
-/// the JWKS (which needs no store) still answers; resumes the relay and waits (at most
-/// `recovery_bound`) for a login to succeed. Panics on any deviation.
+/// Takes a store that talks to its server through `relay` through an outage, at the HTTP
+/// edge (`auth_core::api::handle`, as both adapters call it), with a service on
+/// [`fast_config`](super::fast_config) and a breaker of 3 failures and a 500 ms cooldown:
+/// registers and logs in an account; stops the relay; checks that the first three logins
+/// answer 503 with `Retry-After` (each after the store's own timeout), that the breaker is
+/// then open and every login for the next two seconds is a 503 with `Retry-After` within
+/// 100 ms, and that the JWKS (which needs no store) still answers; resumes the relay and
+/// waits (at most `recovery_bound`) for a login to succeed. Panics on any deviation.
 pub async fn outage_drill(
-    service: &crate::AuthService,
+    store: impl crate::AuthStore,
     relay: &TcpRelay,
-    threshold: u32,
     recovery_bound: Duration,
 ) -> OutageReport {
     use std::time::Instant;
 
     use crate::api::{ApiRequest, Endpoint, RequestBody, handle};
+
+    const THRESHOLD: u32 = 3;
+    let service = crate::AuthService::builder()
+        .config(
+            super::fast_config("UdlzF3JY4wB5tfmeHMh6WwkXrwX_hCYnkG_fa8EusTv")
+                .with_require_verified_email(false)
+                .with_store_breaker(Some(crate::BreakerSettings {
+                    threshold: THRESHOLD,
+                    cooldown: Duration::from_millis(500),
+                })),
+        )
+        .store(store)
+        .build()
+        .expect("service");
+    let service = &service;
 
     const PASSWORD: &str = "Tr1cky!Walrus-Lamp-42";
     let email = "outage@example.com";
@@ -146,7 +161,7 @@ pub async fn outage_drill(
 
     relay.stop();
     let mut first_answers = Vec::new();
-    for _ in 0..threshold {
+    for _ in 0..THRESHOLD {
         let started = Instant::now();
         let response = handle(service, Endpoint::Login, login()).await;
         first_answers.push(started.elapsed());
@@ -155,7 +170,7 @@ pub async fn outage_drill(
     }
     assert!(
         service.store_breaker_open(),
-        "{threshold} failures open the breaker"
+        "{THRESHOLD} failures open the breaker"
     );
 
     let mut open = Vec::new();
