@@ -15,9 +15,12 @@ reference_server_start() {
   local prefix=$1
   shift
   local binary="${CARGO_TARGET_DIR:-target}/debug/examples/server"
+  # Empty before the start: the loop below must never read an earlier run's address.
+  : >"$prefix.out"
+  : >"$prefix.err"
   env MYAUTH_BIND=127.0.0.1:0 MYAUTH_EMAIL_LOG=true \
     MYAUTH_JWT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')" \
-    RUST_LOG="${RUST_LOG:-warn}" "$@" "$binary" >"$prefix.out" 2>"$prefix.err" &
+    RUST_LOG="${RUST_LOG:-warn}" "$@" "$binary" >>"$prefix.out" 2>>"$prefix.err" &
   REFERENCE_SERVER_PID=$!
   local addr=""
   for _ in $(seq 1 300); do
