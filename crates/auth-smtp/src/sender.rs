@@ -361,3 +361,22 @@ mod tests {
         assert!(!debug.contains("mailer"), "{debug}");
     }
 }
+
+#[cfg(feature = "fuzzing")]
+impl SmtpEmailSender {
+    /// The MIME message [`send`](Self::send) would hand to the server for one email, as
+    /// bytes, without connecting (feature `fuzzing`, for the fuzz targets). Not an API.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send) before it connects: [`Error::InvalidAddress`] or
+    /// [`Error::Message`].
+    #[doc(hidden)]
+    pub fn fuzz_message(
+        &self,
+        template: &EmailTemplate,
+        email: &EmailLink,
+    ) -> Result<Vec<u8>, Error> {
+        Ok(self.message(template, email)?.formatted())
+    }
+}
