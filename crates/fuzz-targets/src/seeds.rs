@@ -216,6 +216,29 @@ pub fn seeds() -> Vec<Seed> {
             b"$argon2id$v=19$m=64,t=1,p=17$c2FsdHNhbHRzYWx0$aGFzaA\nx",
         ],
     );
+    // Real hashes of ours, with the password that matches them and with today's
+    // parameters (a rehash) or cheaper ones.
+    for (i, (memory_kib, iterations)) in [(64, 1), (32, 4), (128, 2)].into_iter().enumerate() {
+        let hasher = auth_core::PasswordHasher::new(&auth_core::HashingConfig {
+            memory_kib,
+            iterations,
+            parallelism: 1,
+            ..auth_core::HashingConfig::default()
+        });
+        let password = secrecy::SecretString::from("correct horse");
+        let hash = match hasher {
+            Ok(hasher) => crate::block_on(hasher.hash(&password)),
+            Err(error) => panic!("{error}"),
+        };
+        match hash {
+            Ok(hash) => out.push((
+                "stored_hash",
+                format!("ours{i}"),
+                format!("{}\ncorrect horse", hash.as_str()).into_bytes(),
+            )),
+            Err(error) => panic!("{error}"),
+        }
+    }
     add(
         &mut out,
         "smtp_template",

@@ -22,3 +22,48 @@ pub(crate) fn stored_hash(data: &[u8]) {
         assert!(!verification.needs_rehash || verification.matched);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use auth_core::Verification;
+
+    use super::*;
+
+    #[test]
+    fn the_entry_verifies_our_hashes_and_refuses_the_rest_before_hashing() {
+        let ours = crate::seeds::seeds()
+            .into_iter()
+            .filter(|(target, name, _)| *target == "stored_hash" && name.starts_with("ours"))
+            .collect::<Vec<_>>();
+        assert_eq!(ours.len(), 3);
+        for (_, _, input) in ours {
+            let (stored, password) = split_at_byte(&input, b'\n');
+            let stored = std::str::from_utf8(stored).unwrap_or_default();
+            // Cheaper than today's parameters: a match that asks for a rehash.
+            let matched = Verification {
+                matched: true,
+                needs_rehash: true,
+            };
+            assert_eq!(
+                check_stored_hash(stored, password, FUZZ_KIB_PASSES),
+                StoredHashCheck::Verified(matched)
+            );
+            assert_eq!(
+                check_stored_hash(stored, b"wrong", FUZZ_KIB_PASSES),
+                StoredHashCheck::Verified(Verification {
+                    matched: false,
+                    needs_rehash: false
+                })
+            );
+        }
+        let today = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGg";
+        assert_eq!(
+            check_stored_hash(today, b"x", FUZZ_KIB_PASSES),
+            StoredHashCheck::NotHashed
+        );
+        assert_eq!(
+            check_stored_hash("plain text", b"x", FUZZ_KIB_PASSES),
+            StoredHashCheck::Unparsable
+        );
+    }
+}
