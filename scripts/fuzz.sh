@@ -52,7 +52,8 @@ for target in "${TARGETS[@]}"; do
 done
 BIN_DIR="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release"
 
-SUMMARY="fuzz/artifacts/summary.md"
+# One summary per run (several runs may go side by side on other targets).
+SUMMARY="fuzz/artifacts/summary-$(date -u +%Y%m%dT%H%M%SZ)-$$.md"
 mkdir -p fuzz/artifacts
 {
   echo "| target | seconds | executions | exec/s | edges (cov) | features (ft) | corpus (entries) | crashes |"
