@@ -68,6 +68,8 @@ for target in "${TARGETS[@]}"; do
   mkdir -p "$work" "$artifacts" "fuzz/corpus/$target"
   cp -n fuzz/corpus/"$target"/* "$work"/ 2>/dev/null || true
   : > "$log"
+  stamp="fuzz/artifacts/$target.started"
+  : > "$stamp"
   echo "==> $target: ${SECONDS_PER_TARGET}s, then until $MIN_EXECS executions"
   started=$(date +%s)
   run() {
@@ -90,7 +92,7 @@ for target in "${TARGETS[@]}"; do
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   corpus=$(find "$work" -type f | wc -l)
-  crashes=$(find "$artifacts" -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \) | wc -l)
+  crashes=$(find "$artifacts" -type f -newer "$stamp" \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \) | wc -l)
   if [ "$status" -ne 0 ] || [ "$crashes" -gt 0 ]; then FAILED=1; fi
   rate=$(( execs / (elapsed > 0 ? elapsed : 1) ))
   echo "| $target | $elapsed | $execs | $rate | ${cov:-?} | ${ft:-?} | $corpus | $crashes |" >> "$SUMMARY"
