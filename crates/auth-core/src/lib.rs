@@ -64,6 +64,9 @@ mod counter;
 mod data_keys;
 mod email;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod jwt;
 mod mfa;
 pub mod openapi;

@@ -361,6 +361,48 @@ impl Drop for Ticket {
     }
 }
 
+/// What [`check_stored_hash`] found (feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredHashCheck {
+    /// Not a PHC string: the login is refused before any work.
+    Unparsable,
+    /// Within the verification budget but dearer than the fuzz budget: parsed and
+    /// checked, not hashed.
+    NotHashed,
+    /// Verified: whether it matched, and whether it would be rehashed.
+    Verified(Verification),
+}
+
+/// The check [`PasswordHasher::verify`] runs on a stored hash, synchronously, with the
+/// default parameters as today's: PHC parsing, parameter and budget checks, and the argon2
+/// verification itself when the stored parameters ask at most `max_kib_passes`
+/// memory × passes (a fuzzer cannot spend seconds per input; anything over the real budget
+/// is refused before hashing either way, and is checked). Feature `fuzzing` only.
+#[cfg(feature = "fuzzing")]
+pub fn check_stored_hash(stored: &str, password: &[u8], max_kib_passes: u64) -> StoredHashCheck {
+    thread_local! {
+        static MEMORY: MemoryPool = MemoryPool::default();
+    }
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return StoredHashCheck::Unparsable;
+    };
+    if let Ok(params) = Params::try_from(&parsed)
+        && within_budget(params.m_cost(), params.t_cost(), params.p_cost())
+        && u64::from(params.m_cost()) * u64::from(params.t_cost()) > max_kib_passes
+    {
+        return StoredHashCheck::NotHashed;
+    }
+    let today = HashingConfig::default();
+    let params = Params::new(today.memory_kib, today.iterations, today.parallelism, None)
+        .unwrap_or_default();
+    let matched = MEMORY.with(|memory| verify_now(&parsed, password, memory));
+    StoredHashCheck::Verified(Verification {
+        matched,
+        needs_rehash: matched && !uses_params(&parsed, &params),
+    })
+}
+
 #[cfg(test)]
 mod budget_tests {
     use super::*;

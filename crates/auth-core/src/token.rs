@@ -86,7 +86,8 @@ impl TokenHash {
 
     /// Parses lower- or upper-case hex of 32 bytes.
     pub fn from_hex(hex: &str) -> Option<Self> {
-        if hex.len() != 64 || !hex.is_ascii() {
+        // Hex digits only: `from_str_radix` alone would also take a sign (`+f`).
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let mut out = [0u8; 32];
@@ -263,6 +264,19 @@ mod tests {
         assert_eq!(TokenHash::from_hex("zz"), None);
         assert_eq!(TokenHash::from_slice(hash.as_bytes()), Some(hash));
         assert_eq!(TokenHash::from_slice(&[0u8; 31]), None);
+    }
+
+    /// Found by the fuzz target `opaque_token`: `u8::from_str_radix` takes a leading `+`,
+    /// so a 64-character string with `+3` in it was read as the byte 0x03 — a stored
+    /// hash with two spellings.
+    #[test]
+    fn hex_with_a_sign_is_not_a_hash() {
+        let hex = TokenHash::of("abc").to_hex();
+        let signed = format!("{}+{}", &hex[..2], &hex[3..]);
+        assert_eq!(signed.len(), 64);
+        assert_eq!(TokenHash::from_hex(&signed), None);
+        assert_eq!(TokenHash::from_hex(&format!("-{}", &hex[1..])), None);
+        assert_eq!(TokenHash::from_hex(&" ".repeat(64)), None);
     }
 
     #[test]

@@ -223,7 +223,16 @@ pub fn normalize_email(raw: &str) -> Result<String, AuthError> {
     if raw.chars().any(is_invisible) {
         return Err(AuthError::InvalidEmail);
     }
-    let email = raw.trim().nfkc().collect::<String>().to_lowercase();
+    // NFKC again after lower-casing: a lower-case mapping can leave combining marks out of
+    // canonical order (`İ` + U+0327 becomes `i` U+0307 U+0327), and the stored form must
+    // be one that normalises to itself, or one address would have two spellings.
+    let email = raw
+        .trim()
+        .nfkc()
+        .collect::<String>()
+        .to_lowercase()
+        .nfkc()
+        .collect::<String>();
     if email.len() > MAX_EMAIL_LEN {
         return Err(AuthError::InvalidEmail);
     }
@@ -451,6 +460,31 @@ mod tests {
                 "{invisible:?} accepted"
             );
         }
+    }
+
+    /// Found by the fuzz target `normalize`: NFKC, then lower case, left `İ` followed by
+    /// combining marks out of canonical order, so the stored address was not its own
+    /// normal form — logging in with it looked up another string, and registering with it
+    /// made a second account for the same address.
+    #[test]
+    fn a_normalised_email_is_its_own_normal_form() {
+        for raw in [
+            "\u{130}\u{307}\u{327}@ma.m",
+            "\u{130}\u{327}@example.com",
+            "Ä\u{323}@example.com",
+            "ＡＬＩＣＥ@ｅｘａｍｐｌｅ.com",
+        ] {
+            let Ok(once) = normalize_email(raw) else {
+                panic!("{raw:?} refused");
+            };
+            assert_eq!(normalize_email(&once).ok(), Some(once.clone()), "{raw:?}");
+        }
+        assert_eq!(
+            normalize_email("\u{130}\u{307}\u{327}@ma.m")
+                .ok()
+                .as_deref(),
+            Some("i\u{327}\u{307}\u{307}@ma.m")
+        );
     }
 
     #[test]

@@ -280,6 +280,25 @@ fn tls_parameters(host: &str) -> Result<TlsParameters, Error> {
     TlsParameters::new(host.to_owned()).map_err(Error::Tls)
 }
 
+#[cfg(feature = "fuzzing")]
+impl SmtpEmailSender {
+    /// The MIME message [`send`](Self::send) would hand to the server for one email, as
+    /// bytes, without connecting (feature `fuzzing`, for the fuzz targets). Not an API.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send) before it connects: [`Error::InvalidAddress`] or
+    /// [`Error::Message`].
+    #[doc(hidden)]
+    pub fn fuzz_message(
+        &self,
+        template: &EmailTemplate,
+        email: &EmailLink,
+    ) -> Result<Vec<u8>, Error> {
+        Ok(self.message(template, email)?.formatted())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

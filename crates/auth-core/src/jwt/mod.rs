@@ -43,6 +43,8 @@ use crate::user::{User, UserId};
 
 #[cfg(feature = "asymmetric")]
 mod asymmetric;
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzzing;
 mod key;
 mod mac;
 mod set;

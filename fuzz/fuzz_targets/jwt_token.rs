@@ -1,0 +1,6 @@
+//! libFuzzer binary of the target `jwt_token` (crates/fuzz-targets).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    (myauth_fuzz_targets::target("jwt_token"))(data);
+});
