@@ -176,6 +176,7 @@ pub struct AuthConfig {
     jwt_previous_keys: Vec<JwtKey>,
     data_keys: Vec<[u8; 32]>,
     totp_issuer: String,
+    pub(crate) browser: crate::browser::BrowserConfig,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -213,6 +214,7 @@ impl fmt::Debug for AuthConfig {
                 &format_args!("{} [redacted]", self.data_keys.len()),
             )
             .field("totp_issuer", &self.totp_issuer)
+            .field("browser", &self.browser)
             .finish()
     }
 }
@@ -260,6 +262,7 @@ impl AuthConfig {
             jwt_previous_keys: Vec::new(),
             data_keys: Vec::new(),
             totp_issuer: "MyAuth".to_owned(),
+            browser: crate::browser::BrowserConfig::default(),
         }
     }
 
@@ -421,6 +424,7 @@ impl AuthConfig {
         if let Some(issuer) = lookup("MYAUTH_TOTP_ISSUER") {
             config.totp_issuer = issuer.trim().to_owned();
         }
+        config.browser = crate::browser::BrowserConfig::from_lookup(&lookup)?;
         read_jwt_keys(&mut config, &lookup)?;
         config.validate()?;
         Ok(config)

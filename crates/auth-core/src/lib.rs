@@ -56,6 +56,7 @@
 
 pub mod api;
 pub mod audit;
+mod browser;
 mod client;
 mod clock;
 mod config;
@@ -66,6 +67,7 @@ mod error;
 mod jwt;
 mod mfa;
 pub mod openapi;
+pub mod pages;
 mod password;
 mod policy;
 mod secret;

@@ -21,6 +21,7 @@
 
 mod bearer;
 mod body;
+mod cookie;
 mod handlers;
 mod problem;
 mod requests;
@@ -34,6 +35,7 @@ use http::{HeaderMap, Method};
 
 pub use self::bearer::bearer;
 pub use self::body::{Accepts, BodyFormat, Fields, body_format};
+pub use self::cookie::REFRESH_COOKIE;
 pub use self::handlers::handle;
 pub use self::problem::{PROBLEM_JSON, Problem};
 pub use self::requests::{
