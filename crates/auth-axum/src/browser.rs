@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::{Path, Request};
 use axum::routing::{MethodFilter, MethodRouter, get, on};
 use http::{HeaderName, HeaderValue, Method, header};
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
 
 use crate::error::into_axum;
 use crate::routes::into_api;
@@ -98,6 +98,11 @@ pub fn cors_layer(config: &AuthConfig) -> Option<CorsLayer> {
     if origins.is_empty() {
         return None;
     }
+    // Credentials only for a listed origin: tower-http would otherwise send
+    // `Access-Control-Allow-Credentials` to every origin (without `Allow-Origin`).
+    let listed = origins.clone();
+    let credentials =
+        AllowCredentials::predicate(move |origin: &HeaderValue, _| listed.contains(origin));
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
@@ -113,7 +118,7 @@ pub fn cors_layer(config: &AuthConfig) -> Option<CorsLayer> {
                 header::AUTHORIZATION,
                 HeaderName::from_static("x-csrf-token"),
             ])
-            .allow_credentials(true)
+            .allow_credentials(credentials)
             .max_age(Duration::from_secs(600)),
     )
 }
