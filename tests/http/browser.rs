@@ -476,6 +476,13 @@ async fn browser_the_docs_render_and_try_it_out_logs_in() {
         )
         .await;
     assert!(status.starts_with("200"), "{status}");
+    b.client
+        .execute(
+            "document.querySelector('#operations-auth-login .live-responses-table').scrollIntoView({block: 'center'})",
+            vec![],
+        )
+        .await
+        .unwrap();
     b.shot("api-docs-try-it-out").await;
     assert_no_console_errors(&b).await;
     b.close().await;

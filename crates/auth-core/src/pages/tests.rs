@@ -315,9 +315,11 @@ async fn an_application_replaces_one_template_and_the_texts() {
             "<!DOCTYPE html><html lang=\"{{ t.lang }}\"><h1>Acme: {{ title }}</h1><p>{{ message }}</p></html>",
         )
         .unwrap();
-    let mut texts = Texts::default();
-    texts.lang = "fr".to_owned();
-    texts.invalid_link_title = "Lien inutilisable <b>".to_owned();
+    let texts = Texts {
+        lang: "fr".to_owned(),
+        invalid_link_title: "Lien inutilisable <b>".to_owned(),
+        ..Texts::default()
+    };
     let pages = pages.with_texts(texts);
     let response = handle_page(&h.service, &pages, PageEndpoint::VerifyEmailForm, get("")).await;
     let html = text(&response);
