@@ -101,6 +101,21 @@ ensure_jose() {
   export MYAUTH_TEST_NODE_MODULES="$dir/node_modules"
 }
 
+# Chromium and its chromedriver for the real-browser tests (tests/http/browser.rs), from
+# Debian's packages, installed with apt when missing and we are root on Debian.
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    step "installing Chromium and chromedriver"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "Chromium or chromedriver is missing and cannot be installed here: apt-get install chromium chromium-driver" >&2
+    return 1
+  fi
+}
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
@@ -115,6 +130,7 @@ ensure_postgres
 ensure_mongodb
 ensure_redis
 ensure_jose
+ensure_chromium
 
 step "cargo test (all features, ignored server-backed tests included)"
 cargo test --workspace --all-features -- --include-ignored

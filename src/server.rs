@@ -354,8 +354,12 @@ pub fn axum_app(service: AuthService) -> axum::Router {
     use auth_axum::{Admin, CurrentUser, RequireRole};
     use axum::routing::get;
 
-    axum::Router::new()
-        .route("/", get(|| async { LANDING }))
+    let cors = auth_axum::cors_layer(service.config());
+    let app = axum::Router::new()
+        .route(
+            "/",
+            get(|| async { landing_page().map(axum::body::Body::from) }),
+        )
         .route(
             "/hello",
             get(|CurrentUser(claims): CurrentUser| async move { axum::Json(hello(&claims)) }),
@@ -367,7 +371,12 @@ pub fn axum_app(service: AuthService) -> axum::Router {
             }),
         )
         .layer(axum::Extension(service.clone()))
-        .nest("/auth", crate::axum_router(service))
+        .merge(auth_axum::pages_router(service.clone()))
+        .nest("/auth", crate::axum_router(service));
+    match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    }
 }
 
 /// The reference application on poem: the same routes as [`axum_app`].
@@ -378,8 +387,13 @@ pub fn poem_app(service: AuthService) -> impl poem::Endpoint {
     use poem::{EndpointExt as _, Route, get, handler};
 
     #[handler]
-    fn landing() -> &'static str {
-        LANDING
+    fn landing() -> poem::Response {
+        let page = landing_page();
+        let mut builder = poem::Response::builder();
+        for (name, value) in page.headers() {
+            builder = builder.header(name, value.clone());
+        }
+        builder.body(page.into_body())
     }
 
     #[handler]
@@ -392,16 +406,50 @@ pub fn poem_app(service: AuthService) -> impl poem::Endpoint {
         Json(admin_hello(&claims))
     }
 
-    Route::new()
+    let cors = auth_poem::cors(service.config());
+    let app = Route::new()
         .at("/", get(landing))
         .at("/hello", get(hello_route))
-        .at("/admin-hello", get(admin_hello_route))
+        .at("/admin-hello", get(admin_hello_route));
+    auth_poem::add_pages(app, service.clone(), Default::default(), Default::default())
         .nest("/auth", crate::poem_route(service.clone()))
         .data(service)
+        .with(cors)
 }
 
-const LANDING: &str = "MyAuth reference server: the API is under /auth (OpenAPI document at \
-                       /auth/openapi.json)";
+/// The landing page at `/`: plain HTML (no script, no style), pointing at the API, its
+/// interactive documentation and the pages behind the email links.
+const LANDING: &str = "<!DOCTYPE html>
+<html lang=\"en\">
+<head><meta charset=\"utf-8\"><title>MyAuth reference server</title></head>
+<body>
+<h1>MyAuth reference server</h1>
+<p>The API is under <code>/auth</code>: see the <a href=\"auth/docs\">interactive API documentation</a>
+and the <a href=\"auth/openapi.json\">OpenAPI document</a>.</p>
+<p>The links in the emails open the pages of this server:
+<code>/verify-email?token=…</code> and <code>/reset-password?token=…</code>.</p>
+</body>
+</html>
+";
+
+/// [`LANDING`] with the pages' security headers: the same bytes on both frameworks.
+fn landing_page() -> axum::http::Response<Vec<u8>> {
+    use axum::http;
+    let mut response = http::Response::new(LANDING.as_bytes().to_vec());
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (
+            http::header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (http::header::X_FRAME_OPTIONS, "DENY"),
+        (http::header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.insert(name, http::HeaderValue::from_static(value));
+    }
+    response
+}
 
 fn hello(claims: &auth_core::Claims) -> serde_json::Value {
     serde_json::json!({ "sub": claims.sub, "sid": claims.sid, "roles": claims.roles })

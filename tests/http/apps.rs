@@ -13,35 +13,44 @@ pub(crate) fn axum_app(service: AuthService) -> axum::Router {
         const NAME: &'static str = "editor";
     }
 
-    axum::Router::new()
-        .route("/", get(|| async { "Application running with MyAuth" }))
-        .route(
-            "/hello",
-            get(|CurrentUser(claims): CurrentUser| async move {
-                axum::Json(serde_json::json!({
-                    "sub": claims.sub, "sid": claims.sid, "roles": claims.roles
-                }))
-            }),
-        )
-        .route(
-            "/admin-hello",
-            get(|RequireRole(claims, ..): RequireRole<auth_axum::Admin>| async move {
-                axum::Json(serde_json::json!({ "sub": claims.sub }))
-            }),
-        )
-        .route(
-            "/api/whoami",
-            get(|CurrentUser(claims): CurrentUser| async move { claims.sub.to_string() }),
-        )
-        .route(
-            "/api/editor",
-            get(|RequireRole(claims, ..): RequireRole<Editor>| async move {
-                claims.sub.to_string()
-            }),
-        )
-        .layer(axum::Extension(service.clone()))
-        .nest("/auth", myauth::axum_router(service))
-        .layer(axum::middleware::from_fn(documented_statuses_only))
+    let cors = auth_axum::cors_layer(service.config());
+    let app =
+        axum::Router::new()
+            .route("/", get(|| async { "Application running with MyAuth" }))
+            .route(
+                "/hello",
+                get(|CurrentUser(claims): CurrentUser| async move {
+                    axum::Json(serde_json::json!({
+                        "sub": claims.sub, "sid": claims.sid, "roles": claims.roles
+                    }))
+                }),
+            )
+            .route(
+                "/admin-hello",
+                get(
+                    |RequireRole(claims, ..): RequireRole<auth_axum::Admin>| async move {
+                        axum::Json(serde_json::json!({ "sub": claims.sub }))
+                    },
+                ),
+            )
+            .route(
+                "/api/whoami",
+                get(|CurrentUser(claims): CurrentUser| async move { claims.sub.to_string() }),
+            )
+            .route(
+                "/api/editor",
+                get(|RequireRole(claims, ..): RequireRole<Editor>| async move {
+                    claims.sub.to_string()
+                }),
+            )
+            .layer(axum::Extension(service.clone()))
+            .merge(auth_axum::pages_router(service.clone()))
+            .nest("/auth", myauth::axum_router(service))
+            .layer(axum::middleware::from_fn(documented_statuses_only));
+    match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    }
 }
 
 /// The statuses the OpenAPI document lists for an operation, if the method and path name
@@ -129,12 +138,15 @@ pub(crate) fn poem_app(service: AuthService) -> impl poem::Endpoint {
         poem::web::Json(serde_json::json!({ "sub": claims.sub }))
     }
 
-    Route::new()
+    let cors = auth_poem::cors(service.config());
+    let app = Route::new()
         .at("/", get(root))
         .at("/api/whoami", get(whoami))
         .at("/api/editor", get(editor))
         .at("/hello", get(hello))
-        .at("/admin-hello", get(admin_hello))
+        .at("/admin-hello", get(admin_hello));
+    auth_poem::add_pages(app, service.clone(), Default::default(), Default::default())
         .nest("/auth", myauth::poem_route(service.clone()))
         .data(service)
+        .with(cors)
 }

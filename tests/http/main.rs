@@ -9,6 +9,7 @@
 )]
 
 mod apps;
+mod browser;
 mod contract;
 #[cfg(feature = "poem")]
 mod parity;
@@ -93,6 +94,14 @@ macro_rules! http_suite {
                 totp_secrets_are_stored_only_encrypted,
                 admins_reset_a_second_factor_and_end_the_sessions,
                 of_concurrent_second_steps_with_one_code_exactly_one_succeeds,
+                // browser support
+                the_verification_page_verifies_only_on_its_button,
+                the_reset_page_shows_every_rule_and_survives_a_weak_password,
+                bad_links_and_forms_get_friendly_pages_never_the_token,
+                the_docs_page_runs_swagger_ui_from_the_binary,
+                cookie_mode_keeps_the_refresh_token_in_a_host_cookie_behind_csrf,
+                bearer_mode_ignores_cookies_and_sets_none,
+                cors_answers_listed_origins_with_credentials_and_no_one_else,
             );
         }
     };

@@ -278,3 +278,140 @@ async fn axum_and_poem_answer_the_same_sequence_identically() {
         assert_eq!(a, p, "axum and poem differ");
     }
 }
+
+/// A page's answer with the per-server values of its hidden fields (link and form tokens)
+/// masked: everything else must be byte-identical.
+async fn page_record(label: &str, response: Response) -> (Value, String) {
+    let mut headers = serde_json::Map::new();
+    for name in [
+        "content-type",
+        "content-security-policy",
+        "x-frame-options",
+        "referrer-policy",
+        "cache-control",
+        "x-content-type-options",
+        "set-cookie",
+        "connection",
+    ] {
+        if let Some(value) = response.headers().get(name) {
+            headers.insert(name.to_owned(), json!(value.to_str().unwrap_or("<binary>")));
+        }
+    }
+    let status = response.status().as_u16();
+    let body = response.text().await.expect("body");
+    let mut masked = String::new();
+    let mut rest = body.as_str();
+    while let Some(start) = rest.find("type=\"hidden\"") {
+        let (head, tail) = rest.split_at(start);
+        masked.push_str(head);
+        let value = tail.find("value=\"").map(|i| i + "value=\"".len());
+        let Some(value) = value else {
+            masked.push_str(tail);
+            rest = "";
+            break;
+        };
+        masked.push_str(&tail[..value]);
+        masked.push_str("<variable>");
+        let end = tail[value..].find('"').map_or(tail.len(), |i| value + i);
+        rest = &tail[end..];
+    }
+    masked.push_str(rest);
+    (
+        json!({"request": label, "status": status, "headers": headers, "body": masked}),
+        body,
+    )
+}
+
+/// Plays the pages' flows against one server and returns what it answered, masked.
+async fn pages_transcript(s: &TestServer) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut step = async |label: &str, request: RequestBuilder| -> String {
+        let (entry, raw) = page_record(label, send(request).await).await;
+        out.push(entry);
+        raw
+    };
+    step("verify without token", s.get("/verify-email")).await;
+    step("verify bad token", s.get("/verify-email?token=abc")).await;
+    step("reset bad token", s.get("/reset-password?token=abc")).await;
+    let verify = s.register("pia@example.com").await;
+    let form = step(
+        "verify form",
+        s.get(&format!("/verify-email?token={verify}")),
+    )
+    .await;
+    let form_token = crate::contract::hidden(&form, "form_token");
+    step(
+        "verify forged form token",
+        s.post("/verify-email")
+            .form(&[("token", verify.as_str()), ("form_token", "forged")]),
+    )
+    .await;
+    step(
+        "verify",
+        s.post("/verify-email")
+            .header("origin", "null")
+            .form(&[("token", verify.as_str()), ("form_token", &form_token)]),
+    )
+    .await;
+    step(
+        "verify json",
+        s.post("/verify-email").json(&json!({"token": "x"})),
+    )
+    .await;
+    let reset = crate::contract::reset_token(s, "pia@example.com").await;
+    let form = step(
+        "reset form",
+        s.get(&format!("/reset-password?token={reset}")),
+    )
+    .await;
+    let weak = step(
+        "reset weak",
+        s.post("/reset-password").form(&[
+            ("token", reset.as_str()),
+            ("form_token", &crate::contract::hidden(&form, "form_token")),
+            ("new_password", "abc"),
+        ]),
+    )
+    .await;
+    step(
+        "reset good",
+        s.post("/reset-password").form(&[
+            ("token", reset.as_str()),
+            ("form_token", &crate::contract::hidden(&weak, "form_token")),
+            ("new_password", "Fresh!Start42"),
+        ]),
+    )
+    .await;
+    step(
+        "reset used",
+        s.get(&format!("/reset-password?token={reset}")),
+    )
+    .await;
+    step(
+        "reset too large",
+        s.post("/reset-password")
+            .form(&[("new_password", "x".repeat(70_000))]),
+    )
+    .await;
+    step("stylesheet", s.get("/myauth-pages.css")).await;
+    step("docs", s.get("/auth/docs")).await;
+    step(
+        "docs initializer",
+        s.get("/auth/docs/swagger-initializer.js"),
+    )
+    .await;
+    step("docs missing asset", s.get("/auth/docs/missing.js")).await;
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_and_poem_serve_byte_identical_pages() {
+    let axum = TestServer::start(Adapter::Axum, Backend::Memory, Mail::Outbox).await;
+    let poem = TestServer::start(Adapter::Poem, Backend::Memory, Mail::Outbox).await;
+    let a = pages_transcript(&axum).await;
+    let p = pages_transcript(&poem).await;
+    assert_eq!(a.len(), p.len());
+    for (a, p) in a.iter().zip(&p) {
+        assert_eq!(a, p, "axum and poem differ");
+    }
+}

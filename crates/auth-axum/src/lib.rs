@@ -34,12 +34,14 @@
 //! # }
 //! ```
 
+mod browser;
 mod error;
 mod extract;
 mod routes;
 
 pub use auth_core::api::{Admin, Role, RouterOptions};
 
+pub use crate::browser::{cors_layer, pages_router, pages_router_with};
 pub use crate::error::ApiError;
 pub use crate::extract::{CurrentUser, CurrentUserRecord, RequireRole};
 pub use crate::routes::{

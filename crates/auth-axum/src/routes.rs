@@ -22,9 +22,10 @@ pub fn router(service: AuthService) -> Router {
     router_with(service, RouterOptions::default())
 }
 
-/// [`router`] with options (the body limit).
+/// [`router`] with options (the body limit). Besides the contract's routes it serves the
+/// interactive API documentation at `GET /docs` (`/auth/docs`).
 pub fn router_with(service: AuthService, options: RouterOptions) -> Router {
-    build(api::auth_routes(), options).with_state(service)
+    crate::browser::with_docs(build(api::auth_routes(), options)).with_state(service)
 }
 
 /// The admin routes, to nest where the application wants them (the reference server uses
@@ -71,7 +72,7 @@ where
     S: Clone + Send + Sync + 'static,
     AuthService: FromRef<S>,
 {
-    build(api::auth_routes(), options)
+    crate::browser::with_docs(build(api::auth_routes(), options))
 }
 
 /// The admin routes for an application that keeps the service in its router state; see
@@ -128,7 +129,12 @@ fn problem(problem: &Problem) -> Response {
 }
 
 /// The parts of an axum request auth-core needs; the body read up to `limit`.
-async fn into_api(request: Request, id: Option<String>, body: bool, limit: usize) -> ApiRequest {
+pub(crate) async fn into_api(
+    request: Request,
+    id: Option<String>,
+    body: bool,
+    limit: usize,
+) -> ApiRequest {
     let (parts, stream) = request.into_parts();
     let body = if body {
         match axum::body::to_bytes(stream, limit).await {

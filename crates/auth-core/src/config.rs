@@ -178,6 +178,7 @@ pub struct AuthConfig {
     data_keys: Vec<[u8; 32]>,
     totp_issuer: String,
     store_breaker: Option<BreakerSettings>,
+    pub(crate) browser: crate::browser::BrowserConfig,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -216,6 +217,7 @@ impl fmt::Debug for AuthConfig {
             )
             .field("totp_issuer", &self.totp_issuer)
             .field("store_breaker", &self.store_breaker)
+            .field("browser", &self.browser)
             .finish()
     }
 }
@@ -264,6 +266,7 @@ impl AuthConfig {
             data_keys: Vec::new(),
             totp_issuer: "MyAuth".to_owned(),
             store_breaker: Some(BreakerSettings::default()),
+            browser: crate::browser::BrowserConfig::default(),
         }
     }
 
@@ -425,6 +428,7 @@ impl AuthConfig {
         if let Some(issuer) = lookup("MYAUTH_TOTP_ISSUER") {
             config.totp_issuer = issuer.trim().to_owned();
         }
+        config.browser = crate::browser::BrowserConfig::from_lookup(&lookup)?;
         read_jwt_keys(&mut config, &lookup)?;
         config.validate()?;
         Ok(config)

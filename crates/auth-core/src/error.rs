@@ -125,6 +125,10 @@ pub enum AuthError {
     /// The store (or another dependency) failed; the source is for logs only.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] BoxError),
+    /// A cookie-authenticated request failed the CSRF check (its `X-CSRF-Token` header or
+    /// its `Origin`); nothing was used up.
+    #[error("the request failed the CSRF check")]
+    CsrfFailed,
 }
 
 impl AuthError {
@@ -139,6 +143,7 @@ impl AuthError {
             | Self::ExpiredToken
             | Self::RevokedToken => 401,
             Self::EmailNotVerified | Self::AccountDisabled | Self::Forbidden => 403,
+            Self::CsrfFailed => 403,
             Self::UserNotFound | Self::SessionNotFound => 404,
             Self::UserAlreadyExists
             | Self::MfaAlreadyEnabled
@@ -174,6 +179,7 @@ impl AuthError {
             Self::InvalidEmail => "invalid_email",
             Self::Validation(_) => "validation_failed",
             Self::Overloaded | Self::Unavailable(_) => "service_unavailable",
+            Self::CsrfFailed => "csrf_failed",
         }
     }
 
@@ -356,6 +362,7 @@ mod tests {
             (AuthError::EmailNotVerified, 403, "email_not_verified"),
             (AuthError::AccountDisabled, 403, "account_disabled"),
             (AuthError::Forbidden, 403, "forbidden"),
+            (AuthError::CsrfFailed, 403, "csrf_failed"),
             (AuthError::WeakPassword(vec![]), 422, "weak_password"),
             (AuthError::InvalidEmail, 422, "invalid_email"),
             (AuthError::Validation(vec![]), 422, "validation_failed"),

@@ -57,6 +57,7 @@
 pub mod api;
 pub mod audit;
 mod breaker;
+mod browser;
 mod client;
 mod clock;
 mod config;
@@ -70,6 +71,7 @@ pub mod fuzzing;
 mod jwt;
 mod mfa;
 pub mod openapi;
+pub mod pages;
 mod password;
 mod policy;
 mod secret;

@@ -95,7 +95,7 @@ pub fn document() -> Value {
                 "responses": with_common(json!({
                     "200": ok("A new token pair; the presented refresh token is used up", "TokenPair"),
                     "401": problem("invalid_token, expired_token or revoked_token"),
-                    "403": problem("account_disabled"),
+                    "403": problem("account_disabled, or csrf_failed for a cookie-mode refresh that fails the CSRF check (nothing is used up)"),
                     "422": problem("validation_failed"),
                     "429": too_many("the client's token-endpoint limit")
                 }))
@@ -103,7 +103,7 @@ pub fn document() -> Value {
             "/auth/logout": {"post": {
                 "operationId": "logout", "tags": ["auth"], "summary": "Revoke the session of a refresh token (idempotent)",
                 "requestBody": body("RefreshRequest"),
-                "responses": with_common(json!({"204": empty("Logged out"), "422": problem("validation_failed"), "429": too_many("the client's token-endpoint limit")}))
+                "responses": with_common(json!({"204": empty("Logged out (in cookie mode the refresh cookie is cleared)"), "403": problem("csrf_failed for a cookie-mode logout that fails the CSRF check"), "422": problem("validation_failed"), "429": too_many("the client's token-endpoint limit")}))
             }},
             "/auth/logout-all": {"post": {
                 "operationId": "logoutAll", "tags": ["auth"], "summary": "Revoke every refresh token of the caller",
@@ -333,9 +333,10 @@ fn schemas() -> Value {
             "access_token": string,
             "token_type": {"type": "string", "const": "bearer"},
             "expires_in": {"type": "integer"},
-            "refresh_token": string,
-            "refresh_expires_in": {"type": "integer"}
-        }), &["access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in"]),
+            "refresh_token": {"type": "string", "description": "absent in cookie mode (MYAUTH_REFRESH_COOKIE=on), where the refresh token is in the __Host-myauth_refresh cookie"},
+            "refresh_expires_in": {"type": "integer"},
+            "csrf_token": {"type": "string", "description": "cookie mode only: send it as X-CSRF-Token with every cookie-authenticated request"}
+        }), &["access_token", "token_type", "expires_in", "refresh_expires_in"]),
         "UserPage": object(json!({
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/User"}},
             "total": {"type": "integer"}

@@ -315,6 +315,35 @@ impl PolicyViolation {
     }
 }
 
+impl PasswordPolicy {
+    /// Every rule this policy enforces, each as the violation it reports (a blocklist
+    /// counts as one rule): what a form lists before a password is typed.
+    pub fn rules(&self) -> Vec<PolicyViolation> {
+        let mut rules = vec![
+            PolicyViolation::TooShort {
+                min: self.min_chars,
+            },
+            PolicyViolation::TooLong {
+                max: self.max_chars,
+            },
+        ];
+        for (on, rule) in [
+            (self.require_uppercase, PolicyViolation::MissingUppercase),
+            (self.require_lowercase, PolicyViolation::MissingLowercase),
+            (self.require_digit, PolicyViolation::MissingDigit),
+            (self.require_special, PolicyViolation::MissingSpecial),
+            (self.refuse_common, PolicyViolation::CommonPassword),
+            (self.refuse_user_info, PolicyViolation::ContainsUserInfo),
+            (!self.blocklist.is_empty(), PolicyViolation::Blocklisted),
+        ] {
+            if on {
+                rules.push(rule);
+            }
+        }
+        rules
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,6 +48,7 @@
 //! # }
 //! ```
 
+mod browser;
 mod error;
 mod extract;
 mod routes;
@@ -56,6 +57,9 @@ pub use poem;
 
 pub use auth_core::api::{Admin, Role};
 
+pub use crate::browser::{
+    CorsOrigins, CorsOriginsEndpoint, add_pages, cors, pages_route, pages_route_with,
+};
 pub use crate::error::ApiError;
 pub use crate::extract::{CurrentUser, CurrentUserRecord, RequireRole};
 pub use crate::routes::{

@@ -26,9 +26,13 @@ pub fn route(service: AuthService) -> Route {
     route_with(service, RouterOptions::default())
 }
 
-/// [`route`] with options (the body limit).
+/// [`route`] with options (the body limit). Besides the contract's routes it serves the
+/// interactive API documentation at `GET /docs` (`/auth/docs`).
 pub fn route_with(service: AuthService, options: RouterOptions) -> Route {
-    build(api::auth_routes(), &service, options)
+    crate::browser::with_docs(
+        build(api::auth_routes(), &service, options),
+        options.body_limit,
+    )
 }
 
 /// The admin routes, to nest where the application wants them (the reference server uses
@@ -107,9 +111,9 @@ impl PoemEndpoint for Handler {
 
 /// Errors that poem raises itself (405, a path that matches nothing) rendered as the
 /// contract's problem documents, so poem never answers in its own plain-text terms.
-struct Contract<E> {
-    inner: E,
-    limit: usize,
+pub(crate) struct Contract<E> {
+    pub(crate) inner: E,
+    pub(crate) limit: usize,
 }
 
 impl<E: PoemEndpoint> PoemEndpoint for Contract<E> {
@@ -124,7 +128,7 @@ impl<E: PoemEndpoint> PoemEndpoint for Contract<E> {
 }
 
 /// The parts of a poem request auth-core needs; the body read up to `limit`.
-async fn into_api(req: Request, body: bool, limit: usize) -> ApiRequest {
+pub(crate) async fn into_api(req: Request, body: bool, limit: usize) -> ApiRequest {
     let peer = req.remote_addr().as_socket_addr().copied();
     let id = req.raw_path_param("id").map(str::to_owned);
     let query = req.uri().query().map(str::to_owned);

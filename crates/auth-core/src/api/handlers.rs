@@ -95,6 +95,9 @@ async fn login_mfa(service: &AuthService, request: &ApiRequest) -> Outcome {
     let pair = service
         .login_mfa(mfa_token.expose_secret(), code.expose_secret())
         .await?;
+    if service.config().refresh_cookie() {
+        return super::cookie::tokens(service, &pair);
+    }
     tokens(&pair)
 }
 
@@ -146,15 +149,25 @@ async fn register(service: &AuthService, request: &ApiRequest) -> Outcome {
 
 async fn login(service: &AuthService, request: &ApiRequest) -> Outcome {
     let Credentials { email, password } = request.decode()?;
-    tokens(&service.login(&email, &password).await?)
+    let pair = service.login(&email, &password).await?;
+    if service.config().refresh_cookie() {
+        return super::cookie::tokens(service, &pair);
+    }
+    tokens(&pair)
 }
 
 async fn refresh(service: &AuthService, request: &ApiRequest) -> Outcome {
+    if service.config().refresh_cookie() {
+        return super::cookie::refresh(service, request).await;
+    }
     let RefreshRequest { refresh_token } = request.decode()?;
     tokens(&service.refresh(&refresh_token).await?)
 }
 
 async fn logout(service: &AuthService, request: &ApiRequest) -> Outcome {
+    if service.config().refresh_cookie() {
+        return super::cookie::logout(service, request).await;
+    }
     let LogoutRequest { refresh_token } = request.decode()?;
     service.logout(&refresh_token).await?;
     Ok(empty(StatusCode::NO_CONTENT))

@@ -21,6 +21,8 @@
 
 mod bearer;
 mod body;
+mod cookie;
+mod docs;
 mod handlers;
 mod problem;
 mod requests;
@@ -34,6 +36,8 @@ use http::{HeaderMap, Method};
 
 pub use self::bearer::bearer;
 pub use self::body::{Accepts, BodyFormat, Fields, body_format};
+pub use self::cookie::REFRESH_COOKIE;
+pub use self::docs::{DOCS_ASSET_PATH, DOCS_PATH, docs_asset, docs_page};
 pub use self::handlers::handle;
 pub use self::problem::{PROBLEM_JSON, Problem};
 pub use self::requests::{

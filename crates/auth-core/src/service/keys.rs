@@ -68,10 +68,6 @@ impl ServerKeys {
     }
 
     /// The CSRF key.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "used by the browser support next")
-    )]
     pub(crate) fn csrf_key(&self) -> &[u8; 32] {
         &self.csrf
     }

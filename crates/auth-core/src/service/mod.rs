@@ -8,6 +8,7 @@
 
 mod admin;
 mod authentication;
+mod browser;
 mod keys;
 mod limits;
 mod login;
