@@ -176,6 +176,8 @@ pub struct AuthConfig {
     jwt_previous_keys: Vec<JwtKey>,
     data_keys: Vec<[u8; 32]>,
     totp_issuer: String,
+    audit: crate::audit_config::AuditConfig,
+    new_sign_in_email: bool,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -213,6 +215,8 @@ impl fmt::Debug for AuthConfig {
                 &format_args!("{} [redacted]", self.data_keys.len()),
             )
             .field("totp_issuer", &self.totp_issuer)
+            .field("audit", &self.audit)
+            .field("new_sign_in_email", &self.new_sign_in_email)
             .finish()
     }
 }
@@ -260,6 +264,8 @@ impl AuthConfig {
             jwt_previous_keys: Vec::new(),
             data_keys: Vec::new(),
             totp_issuer: "MyAuth".to_owned(),
+            audit: crate::audit_config::AuditConfig::default(),
+            new_sign_in_email: false,
         }
     }
 
@@ -422,6 +428,11 @@ impl AuthConfig {
             config.totp_issuer = issuer.trim().to_owned();
         }
         read_jwt_keys(&mut config, &lookup)?;
+        config.audit = config.audit.from_lookup(&lookup)?;
+        if let Some(raw) = lookup("MYAUTH_NEW_SIGN_IN_EMAIL") {
+            config.new_sign_in_email =
+                crate::audit_config::bool_var("MYAUTH_NEW_SIGN_IN_EMAIL", &raw)?;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -1079,6 +1090,37 @@ fn random_secret() -> String {
         return String::new();
     }
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The audit log and the security notifications.
+impl AuthConfig {
+    /// How the audit log is kept. Default: [`AuditConfig::default`](crate::AuditConfig)
+    /// (on, not strict, kept forever; `MYAUTH_AUDIT`, `MYAUTH_AUDIT_STRICT`,
+    /// `MYAUTH_AUDIT_RETENTION_DAYS`).
+    #[must_use]
+    pub fn with_audit(mut self, audit: crate::audit_config::AuditConfig) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// How the audit log is kept.
+    pub fn audit(&self) -> &crate::audit_config::AuditConfig {
+        &self.audit
+    }
+
+    /// Whether each login also emails the account a "new sign-in" notice (ASVS 5.0
+    /// 6.3.7 leaves it optional; `MYAUTH_NEW_SIGN_IN_EMAIL`, default off). The "password
+    /// changed" notice after a change or reset is always sent.
+    #[must_use]
+    pub fn with_new_sign_in_email(mut self, send: bool) -> Self {
+        self.new_sign_in_email = send;
+        self
+    }
+
+    /// Whether each login emails a "new sign-in" notice.
+    pub fn new_sign_in_email(&self) -> bool {
+        self.new_sign_in_email
+    }
 }
 
 #[cfg(test)]

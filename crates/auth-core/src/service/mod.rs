@@ -8,6 +8,7 @@
 
 mod admin;
 mod authentication;
+mod events;
 mod keys;
 mod limits;
 mod login;
@@ -18,6 +19,7 @@ mod registration;
 pub(crate) mod revocation;
 mod sessions;
 
+pub use self::events::{AuditPage, DEFAULT_AUDIT_PAGE_SIZE, MAX_AUDIT_PAGE_SIZE};
 pub use self::mfa::{
     MFA_TOKEN_TTL, RECOVERY_CODES, RecoveryCodes, TOTP_DIGITS, TOTP_SETUP_TTL, TOTP_SKEW,
     TOTP_STEP_SECS, TotpSetup, totp_code,
@@ -38,8 +40,9 @@ use self::revocation::RevocationView;
 use crate::clock::{Clock, SystemClock, truncate_to_millis};
 use crate::config::AuthConfig;
 use crate::data_keys::DataKeys;
-use crate::email::{EmailLink, EmailSender};
+use crate::email::{EmailLink, EmailNotice, EmailSender};
 use crate::error::{AuthError, ConfigError};
+use crate::events::{AuditSink, AuthEvents};
 use crate::jwt::JwtKeys;
 use crate::password::PasswordHasher;
 use crate::session::Revocation;
@@ -85,6 +88,8 @@ struct Inner {
     hasher: PasswordHasher,
     view: RevocationView,
     poller: AtomicBool,
+    events: Option<Arc<dyn AuthEvents>>,
+    audit: Option<AuditSink>,
 }
 
 impl fmt::Debug for AuthService {
@@ -96,6 +101,7 @@ impl fmt::Debug for AuthService {
             .field("email", &self.inner.email)
             .field("clock", &self.inner.clock)
             .field("hasher", &self.inner.hasher)
+            .field("events", &self.inner.events)
             .finish()
     }
 }
@@ -108,6 +114,7 @@ pub struct AuthServiceBuilder {
     counters: Option<Arc<dyn CounterStore>>,
     email: Option<Arc<dyn EmailSender>>,
     clock: Option<Arc<dyn Clock>>,
+    events: Option<Arc<dyn AuthEvents>>,
 }
 
 impl fmt::Debug for AuthServiceBuilder {
@@ -118,6 +125,7 @@ impl fmt::Debug for AuthServiceBuilder {
             .field("counters", &self.counters)
             .field("email", &self.email)
             .field("clock", &self.clock)
+            .field("events", &self.events)
             .finish()
     }
 }
@@ -188,6 +196,21 @@ impl AuthServiceBuilder {
         self
     }
 
+    /// The application's event hooks (see [`crate::events`]). Default: none; the audit log
+    /// is written either way when it is on.
+    #[must_use]
+    pub fn events(mut self, events: impl AuthEvents) -> Self {
+        self.events = Some(Arc::new(events));
+        self
+    }
+
+    /// Event hooks already behind an `Arc`.
+    #[must_use]
+    pub fn shared_events(mut self, events: Arc<dyn AuthEvents>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
     /// Validates the configuration and builds the service. Computes one password hash
     /// (the dummy hash for unknown emails), so it takes a few tens of milliseconds.
     ///
@@ -223,6 +246,10 @@ impl AuthServiceBuilder {
             retention,
             config.revocation_max_staleness(),
         );
+        let audit = config
+            .audit()
+            .enabled()
+            .then(|| AuditSink::new(Arc::clone(&store)));
         let service = AuthService {
             inner: Arc::new(Inner {
                 config,
@@ -236,6 +263,8 @@ impl AuthServiceBuilder {
                 hasher,
                 view,
                 poller: AtomicBool::new(false),
+                events: self.events,
+                audit,
             }),
         };
         service.ensure_poller();
@@ -271,6 +300,12 @@ impl fmt::Debug for TokenPair {
 }
 
 #[derive(Debug, Clone, Copy)]
+enum NoticeKind {
+    PasswordChanged,
+    NewSignIn,
+}
+
+#[derive(Debug, Clone, Copy)]
 enum EmailKind {
     Verification,
     PasswordReset,
@@ -293,7 +328,9 @@ impl AuthService {
     }
 
     /// Deletes what has expired from the store — tokens, sessions, abuse counters,
-    /// unconfirmed second-factor set-ups; returns how many records. Run it periodically.
+    /// unconfirmed second-factor set-ups, and audit records past the configured retention
+    /// (keeping an anchor, so the chain still verifies); returns how many records. Run it
+    /// periodically.
     ///
     /// # Errors
     ///
@@ -305,6 +342,7 @@ impl AuthService {
         purged += store.purge_expired_sessions(now).await?;
         purged += self.inner.counters.purge_expired_counters(now).await?;
         purged += store.purge_expired_totp(now).await?;
+        purged += self.purge_audit(now).await?;
         Ok(purged)
     }
 
@@ -372,6 +410,44 @@ impl AuthService {
                     ?kind,
                     error = &error as &dyn std::error::Error,
                     "sending email failed; the user can ask for it again"
+                );
+            }
+        });
+    }
+
+    /// Emails the owner that their password was changed, in the background.
+    fn notify_password_changed(&self, user: &User) {
+        self.send_notice(NoticeKind::PasswordChanged, user);
+    }
+
+    /// Emails the owner about a new sign-in, in the background.
+    fn notify_new_sign_in(&self, user: &User) {
+        self.send_notice(NoticeKind::NewSignIn, user);
+    }
+
+    /// Sends a security notice in the background, like [`send_email`](Self::send_email).
+    fn send_notice(&self, kind: NoticeKind, user: &User) {
+        let Some(sender) = self.inner.email.clone() else {
+            tracing::warn!(?kind, "no email sender configured; notice not sent");
+            return;
+        };
+        let client = crate::client::ClientInfo::current();
+        let notice = EmailNotice {
+            to: user.email.clone(),
+            at: self.now(),
+            ip: client.ip_text(),
+            user_agent: client.user_agent,
+        };
+        tokio::spawn(async move {
+            let result = match kind {
+                NoticeKind::PasswordChanged => sender.send_password_changed_email(&notice).await,
+                NoticeKind::NewSignIn => sender.send_new_sign_in_email(&notice).await,
+            };
+            if let Err(error) = result {
+                tracing::error!(
+                    ?kind,
+                    error = &error as &dyn std::error::Error,
+                    "sending a security notice failed"
                 );
             }
         });
