@@ -2,6 +2,7 @@
 //! run against every adapter × store pair by `http_suite!` in main.rs.
 
 mod admin;
+mod events;
 mod hardening;
 mod limits;
 mod login;
@@ -37,6 +38,7 @@ pub(crate) fn bearer(token: &str) -> String {
 }
 
 pub(crate) use self::admin::*;
+pub(crate) use self::events::*;
 pub(crate) use self::hardening::*;
 pub(crate) use self::limits::*;
 pub(crate) use self::login::*;
