@@ -342,6 +342,39 @@ mod tests {
     }
 
     #[test]
+    fn notices_fill_in_when_and_from_where_and_escape_the_agent_in_html() {
+        let notice = EmailNotice {
+            to: "a@example.com".into(),
+            at: time::OffsetDateTime::UNIX_EPOCH + Duration::seconds(90),
+            ip: Some("192.0.2.9".into()),
+            user_agent: Some("<script>x</script>".into()),
+        };
+        for template in [
+            EmailTemplate::default_password_changed(),
+            EmailTemplate::default_new_sign_in(),
+        ] {
+            let out = template.render_notice(&notice, "App");
+            assert!(out.subject.contains("App"), "{}", out.subject);
+            for part in [&out.text, &out.html] {
+                assert!(part.contains("a@example.com"), "{part}");
+                assert!(part.contains("1970-01-01T00:01:30Z"), "{part}");
+                assert!(part.contains("192.0.2.9"), "{part}");
+                assert!(!part.contains("http"), "a notice carries no link: {part}");
+            }
+            assert!(out.text.contains("<script>x</script>"));
+            assert!(!out.html.contains("<script>"), "{}", out.html);
+            assert!(out.html.contains("&lt;script&gt;"));
+        }
+        let unknown = EmailNotice {
+            ip: None,
+            user_agent: None,
+            ..notice
+        };
+        let out = EmailTemplate::default_password_changed().render_notice(&unknown, "App");
+        assert!(out.text.contains("client address unknown"), "{}", out.text);
+    }
+
+    #[test]
     fn lifetimes_read_like_words() {
         assert_eq!(human_duration(15 * 60), "15 minutes");
         assert_eq!(human_duration(24 * 3600), "24 hours");

@@ -227,7 +227,7 @@ mod tests {
         assert_eq!(registered.user_id, Some(user.id));
         assert_eq!(registered.ip, Some("192.0.2.44".parse().unwrap()));
         assert_eq!(registered.user_agent.as_deref(), Some("unit-test/1"));
-        let mut rest = vec![
+        let mut rest = [
             next(&mut rx).await,
             next(&mut rx).await,
             next(&mut rx).await,
