@@ -5,8 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use auth_core::{
-    AuthConfig, AuthService, AuthStore, BoxError, Clock, ConfigError, CounterStore, EmailSender,
-    LogEmailSender,
+    AuthConfig, AuthEvents, AuthService, AuthStore, BoxError, Clock, ConfigError, CounterStore,
+    EmailSender, LogEmailSender,
 };
 
 /// What went wrong while setting MyAuth up.
@@ -67,6 +67,7 @@ pub struct MyAuth {
     email: Option<Arc<dyn EmailSender>>,
     counters: Option<Counters>,
     clock: Option<Arc<dyn Clock>>,
+    events: Option<Arc<dyn AuthEvents>>,
 }
 
 /// Where the abuse counters live when not in the store.
@@ -171,6 +172,7 @@ impl MyAuth {
             email: None,
             counters: None,
             clock: None,
+            events: None,
         }
     }
 
@@ -237,6 +239,20 @@ impl MyAuth {
         self
     }
 
+    /// The application's event hooks (registered, login succeeded, password changed, …;
+    /// see [`auth_core::events`]). They run after each change is stored, off the response
+    /// path.
+    pub fn events(mut self, events: impl AuthEvents) -> Self {
+        self.events = Some(Arc::new(events));
+        self
+    }
+
+    /// Event hooks already behind an `Arc`.
+    pub fn shared_events(mut self, events: Arc<dyn AuthEvents>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
     /// The clock (tests).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Some(Arc::new(clock));
@@ -264,6 +280,9 @@ impl MyAuth {
             .shared_email_sender(email);
         if let Some(clock) = self.clock {
             builder = builder.shared_clock(clock);
+        }
+        if let Some(events) = self.events {
+            builder = builder.shared_events(events);
         }
         match self.counters {
             None => {}

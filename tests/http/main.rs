@@ -102,6 +102,26 @@ macro_rules! http_suite {
                 cookie_mode_keeps_the_refresh_token_in_a_host_cookie_behind_csrf,
                 bearer_mode_ignores_cookies_and_sets_none,
                 cors_answers_listed_origins_with_credentials_and_no_one_else,
+                // events, the audit log, security notices
+                event_registered_fires_after_the_account_is_stored,
+                event_verified_fires_once_the_email_is_verified,
+                event_login_succeeded_names_the_new_session,
+                event_login_failed_carries_the_reason_class_never_the_password,
+                event_throttled_names_the_account_by_its_throttle_key,
+                event_logged_out_names_the_ended_session,
+                event_session_revoked_fires_for_an_owner_ending_a_session,
+                event_logout_all_fires_for_the_user_and_for_an_admin,
+                event_password_changed_fires_and_the_owner_is_told,
+                event_reset_requested_fires_only_for_an_issued_link,
+                event_reset_completed_fires_and_the_owner_is_told,
+                event_deactivated_names_the_acting_admin,
+                event_activated_names_the_acting_admin,
+                event_roles_changed_carries_the_new_roles,
+                event_mfa_enabled_fires_on_confirmation,
+                event_mfa_disabled_fires_when_the_user_turns_it_off,
+                event_mfa_reset_names_the_acting_admin,
+                the_audit_route_pages_by_seq_filters_and_is_for_admins_only,
+                the_new_sign_in_notice_is_off_by_default_and_sent_when_on,
             );
         }
     };

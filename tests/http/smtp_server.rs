@@ -14,6 +14,25 @@ pub(crate) fn link_email(received: Received) -> (Sent, auth_core::EmailLink) {
     // Already decoded by `Mime::parse`: decoding again would turn a token that starts with
     // two hex digits (`token=3A…`) into another one.
     let text = &message.part("text/plain").body;
+    let to = received.rcpt_to.first().cloned().unwrap_or_default();
+    // The notices carry no link; their text says what they are.
+    let notice = |kind| {
+        (
+            kind,
+            auth_core::EmailLink {
+                to: to.clone(),
+                link: String::new(),
+                token: String::new(),
+                expires_in: time::Duration::ZERO,
+            },
+        )
+    };
+    if !text.contains("http://") && text.contains("was changed") {
+        return notice(Sent::PasswordChanged);
+    }
+    if !text.contains("http://") && text.contains("new sign-in") {
+        return notice(Sent::NewSignIn);
+    }
     let start = text.find("http://").expect("a link in the plain-text part");
     let link: String = text[start..]
         .chars()
@@ -27,7 +46,6 @@ pub(crate) fn link_email(received: Received) -> (Sent, auth_core::EmailLink) {
         panic!("unexpected link {link}");
     };
     let token = crate::support::token_from_link(&link);
-    let to = received.rcpt_to.first().cloned().unwrap_or_default();
     (
         kind,
         auth_core::EmailLink {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use auth_core::{
-    AuthConfig, AuthService, EmailError, EmailLink, EmailSender, HashingConfig, ManualClock,
-    async_trait,
+    AuthConfig, AuthEvent, AuthEventKind, AuthEvents, AuthService, EmailError, EmailLink,
+    EmailNotice, EmailSender, HashingConfig, ManualClock, UserId, async_trait,
 };
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde_json::Value;
@@ -14,6 +14,8 @@ use tokio::sync::{Mutex, mpsc};
 
 pub(crate) const SECRET: &str = "J00MyFfKaDanGeg446lqiqFlJg0l75W8JIPdl4aNrND";
 pub(crate) const PASSWORD: &str = "Str0ng!pass";
+/// The `User-Agent` of every request of the suite (unless a test sets another).
+pub(crate) const USER_AGENT: &str = "myauth-http-suite/1";
 
 /// Which web framework serves the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +63,51 @@ pub(crate) enum Mail {
 pub(crate) enum Sent {
     Verification,
     PasswordReset,
+    /// A "your password was changed" notice (no link: `EmailLink::link` is empty).
+    PasswordChanged,
+    /// A "new sign-in" notice (no link).
+    NewSignIn,
+}
+
+/// Every event the service fired, as the application's hooks saw it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EventLog(Arc<std::sync::Mutex<Vec<AuthEvent>>>);
+
+impl EventLog {
+    /// Every event so far.
+    pub(crate) fn snapshot(&self) -> Vec<AuthEvent> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[async_trait]
+impl AuthEvents for EventLog {
+    async fn on_event(&self, event: &AuthEvent) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(event.clone());
+    }
+}
+
+/// Emails received while waiting for the other sort.
+#[derive(Debug, Default)]
+struct Stash {
+    links: std::collections::VecDeque<(Sent, EmailLink)>,
+    notices: std::collections::VecDeque<(Sent, EmailLink)>,
+}
+
+/// A notice as the suite's outbox keeps it: the recipient, no link.
+fn notice_email(notice: &EmailNotice) -> EmailLink {
+    EmailLink {
+        to: notice.to.clone(),
+        link: String::new(),
+        token: String::new(),
+        expires_in: time::Duration::ZERO,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +124,18 @@ impl EmailSender for Outbox {
     async fn send_password_reset_email(&self, email: &EmailLink) -> Result<(), EmailError> {
         self.0
             .send((Sent::PasswordReset, email.clone()))
+            .map_err(|_| EmailError::new("outbox closed"))
+    }
+
+    async fn send_password_changed_email(&self, notice: &EmailNotice) -> Result<(), EmailError> {
+        self.0
+            .send((Sent::PasswordChanged, notice_email(notice)))
+            .map_err(|_| EmailError::new("outbox closed"))
+    }
+
+    async fn send_new_sign_in_email(&self, notice: &EmailNotice) -> Result<(), EmailError> {
+        self.0
+            .send((Sent::NewSignIn, notice_email(notice)))
             .map_err(|_| EmailError::new("outbox closed"))
     }
 }
@@ -130,7 +189,9 @@ pub(crate) struct TestServer {
     pub(crate) client: reqwest::Client,
     pub(crate) clock: ManualClock,
     pub(crate) service: AuthService,
+    pub(crate) events: EventLog,
     emails: Mutex<mpsc::UnboundedReceiver<(Sent, EmailLink)>>,
+    stash: Mutex<Stash>,
     #[cfg(feature = "smtp")]
     smtp: Option<crate::smtp_server::TestSmtpServer>,
     _guard: Option<tempfile::TempDir>,
@@ -195,10 +256,12 @@ impl TestServer {
     ) -> Self {
         let clock = ManualClock::starting_now();
         let (tx, rx) = mpsc::unbounded_channel();
+        let events = EventLog::default();
         let builder = AuthService::builder()
             .config(config)
             .shared_store(store)
-            .clock(clock.clone());
+            .clock(clock.clone())
+            .events(events.clone());
         #[cfg(feature = "smtp")]
         let mut smtp = None;
         let builder = match mail {
@@ -246,11 +309,14 @@ impl TestServer {
             base: format!("http://{addr}"),
             client: reqwest::Client::builder()
                 .timeout(StdDuration::from_secs(30))
+                .user_agent(USER_AGENT)
                 .build()
                 .expect("client"),
             clock,
             service,
+            events,
             emails: Mutex::new(rx),
+            stash: Mutex::default(),
             #[cfg(feature = "smtp")]
             smtp,
             _guard: None,
@@ -278,28 +344,122 @@ impl TestServer {
         self.post(path).json(&body).send().await.expect("request")
     }
 
-    /// The next email the service sent, waiting for the background send.
-    pub(crate) async fn next_email(&self) -> (Sent, EmailLink) {
+    /// The next email that arrives within `wait`, link or notice.
+    async fn pull(&self, wait: StdDuration) -> Option<(Sent, EmailLink)> {
         #[cfg(feature = "smtp")]
         if let Some(smtp) = &self.smtp {
-            return crate::smtp_server::link_email(smtp.next().await);
+            return tokio::time::timeout(wait, smtp.next())
+                .await
+                .ok()
+                .map(crate::smtp_server::link_email);
         }
         let mut rx = self.emails.lock().await;
-        tokio::time::timeout(StdDuration::from_secs(10), rx.recv())
+        tokio::time::timeout(wait, rx.recv())
             .await
-            .expect("no email within 10 s")
-            .expect("outbox closed")
+            .ok()
+            .map(|email| email.expect("outbox closed"))
     }
 
-    /// Asserts that no email arrives within a short while.
-    pub(crate) async fn assert_no_email(&self) {
-        #[cfg(feature = "smtp")]
-        if let Some(smtp) = &self.smtp {
-            return smtp.assert_nothing_delivered().await;
+    /// The next link email (verification, reset) the service sent, waiting for the
+    /// background send. Notices that arrive meanwhile are kept for
+    /// [`next_notice`](Self::next_notice).
+    pub(crate) async fn next_email(&self) -> (Sent, EmailLink) {
+        if let Some(email) = self.stash.lock().await.links.pop_front() {
+            return email;
         }
-        let mut rx = self.emails.lock().await;
-        let next = tokio::time::timeout(StdDuration::from_millis(200), rx.recv()).await;
-        assert!(next.is_err(), "unexpected email: {next:?}");
+        loop {
+            let email = self
+                .pull(StdDuration::from_secs(10))
+                .await
+                .expect("no email within 10 s");
+            match email.0 {
+                Sent::Verification | Sent::PasswordReset => return email,
+                Sent::PasswordChanged | Sent::NewSignIn => {
+                    self.stash.lock().await.notices.push_back(email);
+                }
+            }
+        }
+    }
+
+    /// The next security notice (password changed, new sign-in), waiting for the
+    /// background send. Link emails that arrive meanwhile are kept for
+    /// [`next_email`](Self::next_email).
+    pub(crate) async fn next_notice(&self) -> (Sent, EmailLink) {
+        if let Some(notice) = self.stash.lock().await.notices.pop_front() {
+            return notice;
+        }
+        loop {
+            let email = self
+                .pull(StdDuration::from_secs(10))
+                .await
+                .expect("no notice within 10 s");
+            match email.0 {
+                Sent::PasswordChanged | Sent::NewSignIn => return email,
+                Sent::Verification | Sent::PasswordReset => {
+                    self.stash.lock().await.links.push_back(email);
+                }
+            }
+        }
+    }
+
+    /// Asserts that no notice arrives within a short while.
+    pub(crate) async fn assert_no_notice(&self) {
+        let stashed = self.stash.lock().await.notices.pop_front();
+        assert!(stashed.is_none(), "unexpected notice: {stashed:?}");
+        while let Some(email) = self.pull(StdDuration::from_millis(300)).await {
+            match email.0 {
+                Sent::PasswordChanged | Sent::NewSignIn => panic!("unexpected notice: {email:?}"),
+                Sent::Verification | Sent::PasswordReset => {
+                    self.stash.lock().await.links.push_back(email);
+                }
+            }
+        }
+    }
+
+    /// The first event of `kind` (about `user`, when given) the hooks saw, waiting up to
+    /// 10 s for the background delivery.
+    pub(crate) async fn event(&self, kind: AuthEventKind, user: Option<UserId>) -> AuthEvent {
+        for _ in 0..500 {
+            let found = self
+                .events
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .find(|e| e.kind == kind && (user.is_none() || e.user_id == user))
+                .cloned();
+            if let Some(event) = found {
+                return event;
+            }
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
+        panic!("no {kind} event (user {user:?}) within 10 s");
+    }
+
+    /// The id of the account with this email.
+    pub(crate) async fn user_id(&self, email: &str) -> UserId {
+        self.service
+            .store()
+            .find_user_by_email(email)
+            .await
+            .expect("store")
+            .expect("the user exists")
+            .id
+    }
+
+    /// Asserts that no link email arrives within a short while (notices are kept for
+    /// [`next_notice`](Self::next_notice)).
+    pub(crate) async fn assert_no_email(&self) {
+        let stashed = self.stash.lock().await.links.pop_front();
+        assert!(stashed.is_none(), "unexpected email: {stashed:?}");
+        while let Some(email) = self.pull(StdDuration::from_millis(200)).await {
+            match email.0 {
+                Sent::Verification | Sent::PasswordReset => panic!("unexpected email: {email:?}"),
+                Sent::PasswordChanged | Sent::NewSignIn => {
+                    self.stash.lock().await.notices.push_back(email);
+                }
+            }
+        }
     }
 
     /// Registers a user through the API and returns the verification link's token.

@@ -179,6 +179,8 @@ pub struct AuthConfig {
     totp_issuer: String,
     store_breaker: Option<BreakerSettings>,
     pub(crate) browser: crate::browser::BrowserConfig,
+    audit: crate::audit_config::AuditConfig,
+    new_sign_in_email: bool,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -218,6 +220,8 @@ impl fmt::Debug for AuthConfig {
             .field("totp_issuer", &self.totp_issuer)
             .field("store_breaker", &self.store_breaker)
             .field("browser", &self.browser)
+            .field("audit", &self.audit)
+            .field("new_sign_in_email", &self.new_sign_in_email)
             .finish()
     }
 }
@@ -267,6 +271,8 @@ impl AuthConfig {
             totp_issuer: "MyAuth".to_owned(),
             store_breaker: Some(BreakerSettings::default()),
             browser: crate::browser::BrowserConfig::default(),
+            audit: crate::audit_config::AuditConfig::default(),
+            new_sign_in_email: false,
         }
     }
 
@@ -430,6 +436,11 @@ impl AuthConfig {
         }
         config.browser = crate::browser::BrowserConfig::from_lookup(&lookup)?;
         read_jwt_keys(&mut config, &lookup)?;
+        config.audit = config.audit.from_lookup(&lookup)?;
+        if let Some(raw) = lookup("MYAUTH_NEW_SIGN_IN_EMAIL") {
+            config.new_sign_in_email =
+                crate::audit_config::bool_var("MYAUTH_NEW_SIGN_IN_EMAIL", &raw)?;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -1103,6 +1114,37 @@ fn random_secret() -> String {
         return String::new();
     }
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The audit log and the security notifications.
+impl AuthConfig {
+    /// How the audit log is kept. Default: [`AuditConfig::default`](crate::AuditConfig)
+    /// (on, not strict, kept forever; `MYAUTH_AUDIT`, `MYAUTH_AUDIT_STRICT`,
+    /// `MYAUTH_AUDIT_RETENTION_DAYS`).
+    #[must_use]
+    pub fn with_audit(mut self, audit: crate::audit_config::AuditConfig) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// How the audit log is kept.
+    pub fn audit(&self) -> &crate::audit_config::AuditConfig {
+        &self.audit
+    }
+
+    /// Whether each login also emails the account a "new sign-in" notice (ASVS 5.0
+    /// 6.3.7 leaves it optional; `MYAUTH_NEW_SIGN_IN_EMAIL`, default off). The "password
+    /// changed" notice after a change or reset is always sent.
+    #[must_use]
+    pub fn with_new_sign_in_email(mut self, send: bool) -> Self {
+        self.new_sign_in_email = send;
+        self
+    }
+
+    /// Whether each login emails a "new sign-in" notice.
+    pub fn new_sign_in_email(&self) -> bool {
+        self.new_sign_in_email
+    }
 }
 
 #[cfg(test)]

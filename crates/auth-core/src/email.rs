@@ -80,6 +80,53 @@ pub trait EmailSender: fmt::Debug + Send + Sync + 'static {
     ///
     /// Delivery failures; the service logs them.
     async fn send_password_reset_email(&self, email: &EmailLink) -> Result<(), EmailError>;
+
+    /// Tells the owner that their password was changed (by them, or with a reset link),
+    /// when and from where, so that a change they did not make does not go unnoticed (ASVS
+    /// 5.0 6.3.7, OWASP Forgot Password Cheat Sheet). The default sends nothing: implement
+    /// it to deliver the notice.
+    ///
+    /// # Errors
+    ///
+    /// Delivery failures; the service logs them.
+    async fn send_password_changed_email(&self, notice: &EmailNotice) -> Result<(), EmailError> {
+        tracing::debug!(
+            target: "myauth::email",
+            "password changed notice not sent: the email sender does not implement it"
+        );
+        let _ = notice;
+        Ok(())
+    }
+
+    /// Tells the owner about a new sign-in, when and from where (sent only when
+    /// [`AuthConfig::with_new_sign_in_email`](crate::AuthConfig::with_new_sign_in_email) is
+    /// on). The default sends nothing.
+    ///
+    /// # Errors
+    ///
+    /// Delivery failures; the service logs them.
+    async fn send_new_sign_in_email(&self, notice: &EmailNotice) -> Result<(), EmailError> {
+        tracing::debug!(
+            target: "myauth::email",
+            "new sign-in notice not sent: the email sender does not implement it"
+        );
+        let _ = notice;
+        Ok(())
+    }
+}
+
+/// A security notice to an account's owner: what happened is the method it is sent with;
+/// this says to whom, when and from where. It carries no link or token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailNotice {
+    /// The recipient's (normalised) address.
+    pub to: String,
+    /// When it happened.
+    pub at: time::OffsetDateTime,
+    /// The client address of the request, when known.
+    pub ip: Option<String>,
+    /// The client's `User-Agent`, when known.
+    pub user_agent: Option<String>,
 }
 
 /// A delivery failure, with its cause.
@@ -158,6 +205,26 @@ impl EmailSender for LogEmailSender {
             link = %email.link,
             expires_in_secs = email.expires_in.whole_seconds(),
             "password reset email (LogEmailSender: not sent, development only)"
+        );
+        Ok(())
+    }
+
+    async fn send_password_changed_email(&self, notice: &EmailNotice) -> Result<(), EmailError> {
+        tracing::info!(
+            target: "myauth::email",
+            to = %notice.to,
+            ip = notice.ip.as_deref(),
+            "password changed notice (LogEmailSender: not sent, development only)"
+        );
+        Ok(())
+    }
+
+    async fn send_new_sign_in_email(&self, notice: &EmailNotice) -> Result<(), EmailError> {
+        tracing::info!(
+            target: "myauth::email",
+            to = %notice.to,
+            ip = notice.ip.as_deref(),
+            "new sign-in notice (LogEmailSender: not sent, development only)"
         );
         Ok(())
     }

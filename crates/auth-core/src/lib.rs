@@ -58,6 +58,7 @@ pub mod api;
 pub mod audit;
 mod breaker;
 mod browser;
+mod audit_config;
 mod client;
 mod clock;
 mod config;
@@ -68,6 +69,7 @@ mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod events;
 mod jwt;
 mod mfa;
 pub mod openapi;
@@ -88,6 +90,7 @@ pub use secrecy;
 
 pub use crate::audit::{AuditAnchor, AuditEvent, AuditQuery, AuditRecord};
 pub use crate::breaker::BreakerSettings;
+pub use crate::audit_config::{AuditConfig, MAX_AUDIT_RETENTION_DAYS};
 pub use crate::client::{ClientInfo, client_ip, limit_key, parse_proxies};
 pub use crate::clock::{Clock, ManualClock, SystemClock, truncate_to_millis};
 pub use crate::config::{AuthConfig, HashingConfig, JwtAlgorithm, default_pool_size};
@@ -95,8 +98,11 @@ pub use crate::counter::{
     CounterKey, IpLimits, LimitGroup, MAX_THROTTLE_SHIFT, RateDecision, RateLimit, Throttle,
     ThrottleDecision, ThrottleState, unix_millis,
 };
-pub use crate::email::{EmailError, EmailLink, EmailSender, LogEmailSender};
+pub use crate::email::{EmailError, EmailLink, EmailNotice, EmailSender, LogEmailSender};
 pub use crate::error::{AuthError, BoxError, ConfigError, FieldError, MfaChallenge, StoreError};
+pub use crate::events::{
+    AUDIT_TIMEOUT, AuditSink, AuthEvent, AuthEventKind, AuthEvents, HOOK_TIMEOUT, LoginFailure,
+};
 pub use crate::jwt::{
     ACCESS_TOKEN_TYP, Claims, JwtKey, KeyError, MAX_JWT_LEN, MFA_TOKEN_TYP, VERIFY_TOKEN_TYP,
 };
@@ -108,9 +114,10 @@ pub use crate::policy::{
     MAX_PASSWORD_BYTES, MIN_CONTEXT_WORD_CHARS, PasswordPolicy, PolicyViolation,
 };
 pub use crate::service::{
-    AdminAccess, AuthService, AuthServiceBuilder, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROLE_LEN,
-    MAX_ROLES, MFA_TOKEN_TTL, RECOVERY_CODES, RecoveryCodes, SessionList, SessionView, TOTP_DIGITS,
-    TOTP_SETUP_TTL, TOTP_SKEW, TOTP_STEP_SECS, TokenPair, TotpSetup, totp_code,
+    AdminAccess, AuditPage, AuthService, AuthServiceBuilder, DEFAULT_AUDIT_PAGE_SIZE,
+    DEFAULT_PAGE_SIZE, MAX_AUDIT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROLE_LEN, MAX_ROLES, MFA_TOKEN_TTL,
+    RECOVERY_CODES, RecoveryCodes, SessionList, SessionView, TOTP_DIGITS, TOTP_SETUP_TTL,
+    TOTP_SKEW, TOTP_STEP_SECS, TokenPair, TotpSetup, totp_code,
 };
 pub use crate::session::{
     MAX_IP_CHARS, MAX_USER_AGENT_CHARS, Revocation, RotateOutcome, SessionRecord, truncate_chars,

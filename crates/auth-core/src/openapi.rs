@@ -304,7 +304,54 @@ pub fn document() -> Value {
     if let (Some(paths), Value::Object(more)) = (document["paths"].as_object_mut(), mfa_paths) {
         paths.extend(more);
     }
+    let audit_paths = json!({
+        "/auth/admin/audit": {"get": {
+            "operationId": "auditLog", "tags": ["admin"], "summary": "A page of the hash-chained audit log, newest first", "security": bearer,
+            "parameters": [
+                {"name": "user", "in": "query", "description": "only records about this user", "schema": {"type": "string", "format": "uuid"}},
+                {"name": "event", "in": "query", "description": "only records of this event, e.g. login.failed", "schema": {"type": "string", "maxLength": 64}},
+                {"name": "limit", "in": "query", "description": "page size, clamped to 1–500", "schema": {"type": "integer", "minimum": 0, "maximum": 4294967295u64, "default": 50}},
+                {"name": "before", "in": "query", "description": "only records with a lower seq: the next_before of the previous page", "schema": {"type": "integer", "minimum": 1}}
+            ],
+            "responses": with_common(json!({"200": ok("Audit records", "AuditPage"), "401": problem("unauthenticated"), "403": problem("forbidden"), "422": problem("validation_failed")}))
+        }}
+    });
+    if let (Some(paths), Value::Object(more)) = (document["paths"].as_object_mut(), audit_paths) {
+        paths.extend(more);
+    }
+    if let Some(schemas) = document["components"]["schemas"].as_object_mut()
+        && let Value::Object(more) = audit_schemas()
+    {
+        schemas.extend(more);
+    }
     document
+}
+
+fn audit_schemas() -> Value {
+    let nullable = |format: Option<&str>| match format {
+        Some(format) => json!({"type": ["string", "null"], "format": format}),
+        None => json!({"type": ["string", "null"]}),
+    };
+    let hash = json!({"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "SHA-256, lower-case hex"});
+    json!({
+        "AuditRecord": {"type": "object", "properties": {
+            "seq": {"type": "integer", "minimum": 1},
+            "at": {"type": "string", "format": "date-time"},
+            "event": {"type": "string"},
+            "user_id": nullable(Some("uuid")),
+            "actor_id": nullable(Some("uuid")),
+            "session_id": nullable(Some("uuid")),
+            "ip": nullable(None),
+            "user_agent": nullable(None),
+            "detail": {"type": "object"},
+            "prev_hash": hash,
+            "hash": hash
+        }, "required": ["seq", "at", "event", "user_id", "actor_id", "session_id", "ip", "user_agent", "detail", "prev_hash", "hash"]},
+        "AuditPage": {"type": "object", "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/AuditRecord"}},
+            "next_before": {"type": ["integer", "null"], "description": "the before of the next (older) page; null on the last"}
+        }, "required": ["items", "next_before"]}
+    })
 }
 
 fn schemas() -> Value {
@@ -402,6 +449,6 @@ mod tests {
             let name: String = part.chars().take_while(|c| c.is_alphanumeric()).collect();
             assert!(schemas.contains_key(&name), "dangling $ref {name}");
         }
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 27);
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 28);
     }
 }

@@ -134,6 +134,8 @@ pub struct SmtpConfig {
     pub(crate) app_name: String,
     pub(crate) verification: EmailTemplate,
     pub(crate) password_reset: EmailTemplate,
+    pub(crate) password_changed: EmailTemplate,
+    pub(crate) new_sign_in: EmailTemplate,
 }
 
 impl fmt::Debug for SmtpConfig {
@@ -169,6 +171,8 @@ impl SmtpConfig {
             app_name: DEFAULT_APP_NAME.to_owned(),
             verification: EmailTemplate::default_verification(),
             password_reset: EmailTemplate::default_password_reset(),
+            password_changed: EmailTemplate::default_password_changed(),
+            new_sign_in: EmailTemplate::default_new_sign_in(),
         }
     }
 
@@ -358,6 +362,22 @@ impl SmtpConfig {
     /// The timeout of one delivery.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// The "your password was changed" notice. Default:
+    /// [`EmailTemplate::default_password_changed`]. Notices fill in `{email}`, `{app_name}`,
+    /// `{time}`, `{ip}` and `{user_agent}` (see [`EmailTemplate::render_notice`]).
+    #[must_use]
+    pub fn with_password_changed_template(mut self, template: EmailTemplate) -> Self {
+        self.password_changed = template;
+        self
+    }
+
+    /// The "new sign-in" notice. Default: [`EmailTemplate::default_new_sign_in`].
+    #[must_use]
+    pub fn with_new_sign_in_template(mut self, template: EmailTemplate) -> Self {
+        self.new_sign_in = template;
+        self
     }
 
     /// Checks the configuration and builds the sender. No connection is opened yet: the

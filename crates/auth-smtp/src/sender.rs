@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use auth_core::{EmailError, EmailLink, EmailSender, async_trait};
+use auth_core::{EmailError, EmailLink, EmailNotice, EmailSender, async_trait};
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::AsyncSmtpTransportBuilder;
@@ -14,7 +14,7 @@ use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executo
 
 use crate::config::{SmtpConfig, TlsMode};
 use crate::error::Error;
-use crate::template::EmailTemplate;
+use crate::template::{EmailTemplate, RenderedEmail};
 
 /// Sends the service's verification and password-reset emails over SMTP.
 ///
@@ -63,6 +63,8 @@ struct Inner {
     app_name: String,
     verification: EmailTemplate,
     password_reset: EmailTemplate,
+    password_changed: EmailTemplate,
+    new_sign_in: EmailTemplate,
 }
 
 impl fmt::Debug for SmtpEmailSender {
@@ -136,6 +138,8 @@ impl SmtpEmailSender {
                 app_name: config.app_name,
                 verification: config.verification,
                 password_reset: config.password_reset,
+                password_changed: config.password_changed,
+                new_sign_in: config.new_sign_in,
             }),
         })
     }
@@ -150,7 +154,29 @@ impl SmtpEmailSender {
     /// refuses (see [`Error::is_permanent`]), [`Error::Timeout`] when it does not finish
     /// within the timeout.
     pub async fn send(&self, template: &EmailTemplate, email: &EmailLink) -> Result<(), Error> {
-        let message = self.message(template, email)?;
+        let rendered = template.render(email, &self.inner.app_name);
+        let message = self.message(&email.to, rendered)?;
+        self.deliver(message).await
+    }
+
+    /// Sends one security notice rendered from `template` (see
+    /// [`EmailTemplate::render_notice`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub async fn send_notice(
+        &self,
+        template: &EmailTemplate,
+        notice: &EmailNotice,
+    ) -> Result<(), Error> {
+        let rendered = template.render_notice(notice, &self.inner.app_name);
+        let message = self.message(&notice.to, rendered)?;
+        self.deliver(message).await
+    }
+
+    /// Hands one message to the pool, within the timeout.
+    async fn deliver(&self, message: Message) -> Result<(), Error> {
         let transport = self.transport();
         match tokio::time::timeout(self.inner.timeout, transport.send(message)).await {
             Ok(Ok(_response)) => Ok(()),
@@ -162,16 +188,14 @@ impl SmtpEmailSender {
         }
     }
 
-    /// Builds the MIME message for one email.
-    fn message(&self, template: &EmailTemplate, email: &EmailLink) -> Result<Message, Error> {
-        let to = email
-            .to
+    /// Builds the MIME message for one rendered email.
+    fn message(&self, to: &str, rendered: RenderedEmail) -> Result<Message, Error> {
+        let to = to
             .parse::<Address>()
             .map_err(|source| Error::InvalidAddress {
                 role: "recipient",
                 source,
             })?;
-        let rendered = template.render(email, &self.inner.app_name);
         let mut builder = Message::builder()
             .from(self.inner.from.clone())
             .to(Mailbox::new(None, to))
@@ -267,6 +291,18 @@ impl EmailSender for SmtpEmailSender {
         self.send(&self.inner.password_reset, email)
             .await
             .map_err(|error| self.failure("password reset email", error))
+    }
+
+    async fn send_password_changed_email(&self, notice: &EmailNotice) -> Result<(), EmailError> {
+        self.send_notice(&self.inner.password_changed, notice)
+            .await
+            .map_err(|error| self.failure("password changed notice", error))
+    }
+
+    async fn send_new_sign_in_email(&self, notice: &EmailNotice) -> Result<(), EmailError> {
+        self.send_notice(&self.inner.new_sign_in, notice)
+            .await
+            .map_err(|error| self.failure("new sign-in notice", error))
     }
 }
 

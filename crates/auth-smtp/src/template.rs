@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use auth_core::EmailLink;
+use auth_core::{EmailLink, EmailNotice};
 
 /// A subject, a plain-text body and an HTML body, with placeholders the sender fills in:
 ///
@@ -120,6 +120,78 @@ impl EmailTemplate {
                  for a password reset, ignore this email: your password stays unchanged.</p>",
             ),
         )
+    }
+
+    /// The default "your password was changed" notice (ASVS 5.0 6.3.7).
+    pub fn default_password_changed() -> Self {
+        Self::new(
+            "Your {app_name} password was changed",
+            "Hello,\n\
+             \n\
+             the password of the {app_name} account {email} was changed on {time}\n\
+             (client address {ip}, browser {user_agent}). Every session was signed out.\n\
+             \n\
+             If this was you, there is nothing to do. If it was not, reset your password\n\
+             now and contact us: someone else may have access to your email or account.\n",
+            html_page(
+                "Your password was changed",
+                "<p>Hello,</p>\n\
+                 <p>the password of the {app_name} account {email} was changed on {time} \
+                 (client address {ip}, browser {user_agent}). Every session was signed out.</p>\n\
+                 <p>If this was you, there is nothing to do. If it was not, reset your \
+                 password now and contact us: someone else may have access to your email or \
+                 account.</p>",
+            ),
+        )
+    }
+
+    /// The default "new sign-in" notice (sent only when the service is configured to).
+    pub fn default_new_sign_in() -> Self {
+        Self::new(
+            "New sign-in to your {app_name} account",
+            "Hello,\n\
+             \n\
+             there was a new sign-in to the {app_name} account {email} on {time}\n\
+             (client address {ip}, browser {user_agent}).\n\
+             \n\
+             If this was you, there is nothing to do. If it was not, change your password\n\
+             now and sign out every session.\n",
+            html_page(
+                "New sign-in",
+                "<p>Hello,</p>\n\
+                 <p>there was a new sign-in to the {app_name} account {email} on {time} \
+                 (client address {ip}, browser {user_agent}).</p>\n\
+                 <p>If this was you, there is nothing to do. If it was not, change your \
+                 password now and sign out every session.</p>",
+            ),
+        )
+    }
+
+    /// Fills in the placeholders for one security notice: `{email}`, `{app_name}`, `{time}`
+    /// (RFC 3339, UTC), `{ip}` and `{user_agent}` (`unknown` when absent). Escaping as in
+    /// [`render`](Self::render); a notice has no `{link}`, `{token}` or `{expires_in}`.
+    pub fn render_notice(&self, notice: &EmailNotice, app_name: &str) -> RenderedEmail {
+        let time = notice
+            .at
+            .to_offset(time::UtcOffset::UTC)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| notice.at.to_string());
+        let value = |name: &str| -> Option<&str> {
+            match name {
+                "email" => Some(&notice.to),
+                "app_name" => Some(app_name),
+                "time" => Some(&time),
+                "ip" => Some(notice.ip.as_deref().unwrap_or("unknown")),
+                "user_agent" => Some(notice.user_agent.as_deref().unwrap_or("unknown")),
+                _ => None,
+            }
+        };
+        let subject = substitute(&self.subject, &value, |out, v| out.push_str(v));
+        RenderedEmail {
+            subject: subject.replace(['\r', '\n'], " "),
+            text: substitute(&self.text, &value, |out, v| out.push_str(v)),
+            html: substitute(&self.html, &value, escape_html),
+        }
     }
 
     /// The subject template.
@@ -267,6 +339,39 @@ mod tests {
             token: token.into(),
             expires_in: Duration::minutes(minutes),
         }
+    }
+
+    #[test]
+    fn notices_fill_in_when_and_from_where_and_escape_the_agent_in_html() {
+        let notice = EmailNotice {
+            to: "a@example.com".into(),
+            at: time::OffsetDateTime::UNIX_EPOCH + Duration::seconds(90),
+            ip: Some("192.0.2.9".into()),
+            user_agent: Some("<script>x</script>".into()),
+        };
+        for template in [
+            EmailTemplate::default_password_changed(),
+            EmailTemplate::default_new_sign_in(),
+        ] {
+            let out = template.render_notice(&notice, "App");
+            assert!(out.subject.contains("App"), "{}", out.subject);
+            for part in [&out.text, &out.html] {
+                assert!(part.contains("a@example.com"), "{part}");
+                assert!(part.contains("1970-01-01T00:01:30Z"), "{part}");
+                assert!(part.contains("192.0.2.9"), "{part}");
+                assert!(!part.contains("http"), "a notice carries no link: {part}");
+            }
+            assert!(out.text.contains("<script>x</script>"));
+            assert!(!out.html.contains("<script>"), "{}", out.html);
+            assert!(out.html.contains("&lt;script&gt;"));
+        }
+        let unknown = EmailNotice {
+            ip: None,
+            user_agent: None,
+            ..notice
+        };
+        let out = EmailTemplate::default_password_changed().render_notice(&unknown, "App");
+        assert!(out.text.contains("client address unknown"), "{}", out.text);
     }
 
     #[test]

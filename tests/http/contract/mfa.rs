@@ -7,18 +7,18 @@ use auth_core::{Clock as _, totp_code};
 use super::*;
 
 /// The codes an enrolment produced.
-struct Enrolled {
-    access: String,
-    secret: String,
-    recovery: Vec<String>,
+pub(crate) struct Enrolled {
+    pub(crate) access: String,
+    pub(crate) secret: String,
+    pub(crate) recovery: Vec<String>,
 }
 
-fn code_now(s: &TestServer, secret: &str) -> String {
+pub(crate) fn code_now(s: &TestServer, secret: &str) -> String {
     totp_code(secret, s.clock.now()).expect("a code")
 }
 
 /// A code that is not the current one (nor its neighbours').
-fn wrong_code(s: &TestServer, secret: &str) -> String {
+pub(crate) fn wrong_code(s: &TestServer, secret: &str) -> String {
     let now = s.clock.now();
     let taken: Vec<String> = [-30, 0, 30]
         .iter()
@@ -39,7 +39,7 @@ async fn post_bearer(s: &TestServer, path: &str, access: &str, body: Value) -> r
         .unwrap()
 }
 
-async fn enrol(s: &TestServer, email: &str) -> Enrolled {
+pub(crate) async fn enrol(s: &TestServer, email: &str) -> Enrolled {
     let (access, _) = s.signed_in(email).await;
     let setup = s
         .post("/auth/mfa/totp/setup")
@@ -86,7 +86,7 @@ async fn enrol(s: &TestServer, email: &str) -> Enrolled {
 }
 
 /// The problem a right password answers with, for an account with TOTP.
-async fn mfa_required(s: &TestServer, email: &str) -> String {
+pub(crate) async fn mfa_required(s: &TestServer, email: &str) -> String {
     let response = s
         .post_json("/auth/login", json!({"email": email, "password": PASSWORD}))
         .await;
@@ -95,7 +95,7 @@ async fn mfa_required(s: &TestServer, email: &str) -> String {
     body["mfa_token"].as_str().expect("mfa_token").to_owned()
 }
 
-async fn login_mfa(s: &TestServer, token: &str, code: &str) -> reqwest::Response {
+pub(crate) async fn login_mfa(s: &TestServer, token: &str, code: &str) -> reqwest::Response {
     s.post_json("/auth/login/mfa", json!({"mfa_token": token, "code": code}))
         .await
 }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod browser;
+mod events;
 mod hardening;
 mod limits;
 mod login;
@@ -39,6 +40,7 @@ pub(crate) fn bearer(token: &str) -> String {
 
 pub(crate) use self::admin::*;
 pub(crate) use self::browser::*;
+pub(crate) use self::events::*;
 pub(crate) use self::hardening::*;
 pub(crate) use self::limits::*;
 pub(crate) use self::login::*;

@@ -87,6 +87,7 @@ async fn dispatch(service: &AuthService, endpoint: Endpoint, request: &ApiReques
         Endpoint::TotpDisable => totp_disable(service, request).await,
         Endpoint::RecoveryCodes => recovery_codes(service, request).await,
         Endpoint::ResetUserMfa => reset_user_mfa(service, request).await,
+        Endpoint::AuditLog => super::audit::audit_log(service, request).await,
     }
 }
 
@@ -262,7 +263,10 @@ fn jwks(service: &AuthService) -> ApiResponse {
 }
 
 /// The admin rights of the caller, checked once against the store.
-async fn admin(service: &AuthService, request: &ApiRequest) -> Result<AdminAccess, Problem> {
+pub(super) async fn admin(
+    service: &AuthService,
+    request: &ApiRequest,
+) -> Result<AdminAccess, Problem> {
     let claims = service.verified_claims(&request.headers)?;
     Ok(service.admin_access(&claims).await?)
 }

@@ -19,6 +19,7 @@
 //! A new endpoint is one [`Endpoint`] variant, one row of the route table, one handler
 //! here and one entry of the OpenAPI document; no adapter changes.
 
+mod audit;
 mod bearer;
 mod body;
 mod cookie;
@@ -34,6 +35,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
+pub use self::audit::AuditLogQuery;
 pub use self::bearer::bearer;
 pub use self::body::{Accepts, BodyFormat, Fields, body_format};
 pub use self::cookie::REFRESH_COOKIE;
@@ -196,6 +198,8 @@ pub enum Endpoint {
     RecoveryCodes,
     /// `DELETE /users/{id}/mfa` (admin).
     ResetUserMfa,
+    /// `GET /audit` (admin): a page of the audit log.
+    AuditLog,
 }
 
 impl Endpoint {
@@ -298,7 +302,7 @@ static AUTH_ROUTES: [Route; 21] = [
     route(Method::POST, "/mfa/recovery-codes", Endpoint::RecoveryCodes),
 ];
 
-static ADMIN_ROUTES: [Route; 8] = [
+static ADMIN_ROUTES: [Route; 9] = [
     route(Method::GET, "/users", Endpoint::ListUsers),
     route(Method::GET, "/users/{id}", Endpoint::GetUser),
     route(
@@ -315,6 +319,7 @@ static ADMIN_ROUTES: [Route; 8] = [
         Endpoint::EndUserSessions,
     ),
     route(Method::DELETE, "/users/{id}/mfa", Endpoint::ResetUserMfa),
+    route(Method::GET, "/audit", Endpoint::AuditLog),
 ];
 
 /// The auth routes, to mount under a prefix (the contract uses `/auth`).

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use super::AuthService;
 use super::sessions::SessionList;
 use crate::error::{AuthError, FieldError};
+use crate::events::AuthEventKind;
 use crate::jwt::Claims;
 use crate::token::TokenKind;
 use crate::user::{Invalidate, NewUser, User, UserId, UserPage, UserPatch, normalize_email};
@@ -113,6 +114,8 @@ impl AuthService {
             .await?;
         self.cut_user(&user, now);
         tracing::info!(admin.id = %access.admin.id, "user deactivated; every session ended");
+        self.admin_event(access, AuthEventKind::Deactivated, user.id, None)
+            .await?;
         Ok(user)
     }
 
@@ -134,6 +137,8 @@ impl AuthService {
             )
             .await?;
         tracing::info!(admin.id = %access.admin.id, "user activated");
+        self.admin_event(access, AuthEventKind::Activated, user.id, None)
+            .await?;
         Ok(user)
     }
 
@@ -169,6 +174,13 @@ impl AuthService {
             .await?;
         self.cut_user(&user, now);
         tracing::info!(admin.id = %access.admin.id, roles = ?user.roles, "roles replaced");
+        self.admin_event(
+            access,
+            AuthEventKind::RolesChanged,
+            user.id,
+            Some(user.roles.clone()),
+        )
+        .await?;
         Ok(user)
     }
 
@@ -205,7 +217,23 @@ impl AuthService {
             .await?
             .ok_or(AuthError::UserNotFound)?;
         tracing::info!(admin.id = %access.admin.id, "every session of the user ended");
-        Ok(())
+        self.admin_event(access, AuthEventKind::LogoutAll, id, None)
+            .await
+    }
+
+    /// Fires the event of an admin action on `user`, naming the acting admin.
+    pub(super) async fn admin_event(
+        &self,
+        access: &AdminAccess,
+        kind: AuthEventKind,
+        user: UserId,
+        roles: Option<Vec<String>>,
+    ) -> Result<(), AuthError> {
+        let mut event = self.user_event(kind, user).with_actor(access.admin.id);
+        if let Some(roles) = roles {
+            event = event.with_roles(roles);
+        }
+        self.emit(event).await
     }
 
     /// Makes sure an admin account exists for this email, for bootstrapping a deployment
@@ -261,6 +289,11 @@ impl AuthService {
                 )
                 .await?;
             self.cut_user(&user, now);
+            self.emit(
+                self.user_event(AuthEventKind::RolesChanged, user.id)
+                    .with_roles(user.roles.clone()),
+            )
+            .await?;
             return Ok(user);
         }
         let new_user = NewUser {

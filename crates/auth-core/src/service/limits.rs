@@ -14,6 +14,7 @@ use super::AuthService;
 use crate::client::limit_key;
 use crate::counter::{CounterKey, LimitGroup, RateDecision, RateLimit, ThrottleDecision};
 use crate::error::{AuthError, StoreError};
+use crate::events::AuthEventKind;
 use crate::user::UserId;
 
 /// Whole seconds to wait, rounded up, at least 1.
@@ -40,6 +41,13 @@ impl AuthService {
                     retry_after_secs = retry_secs(retry_after),
                     "login throttled: too many failed attempts on this account"
                 );
+                // Named by its throttle key: looking the account up would make a
+                // throttled unknown email answer faster than a throttled known one.
+                self.emit(
+                    self.event(AuthEventKind::Throttled)
+                        .with_account(key.short()),
+                )
+                .await?;
                 Err(AuthError::TooManyRequests {
                     retry_after: retry_secs(retry_after),
                 })

@@ -6,6 +6,7 @@ use super::AuthService;
 use crate::client::ClientInfo;
 use crate::counter::CounterKey;
 use crate::error::AuthError;
+use crate::events::{AuthEventKind, LoginFailure};
 use crate::policy::MAX_PASSWORD_BYTES;
 use crate::service::TokenPair;
 use crate::user::{User, UserPatch, normalize_email};
@@ -60,21 +61,37 @@ impl AuthService {
             .await?;
         let user = match user {
             Some(user) if verification.matched => user,
-            _ => {
+            user => {
                 // Who tried, without the email itself: its throttle key and the address.
                 tracing::info!(
                     account = %key.short(),
                     client.ip = ClientInfo::current().ip_text().as_deref(),
                     "login failed: invalid credentials"
                 );
+                // The same event work for both: neither the answer nor its timing tells
+                // an unknown email from a wrong password.
+                let event = match &user {
+                    Some(user) => self
+                        .user_event(AuthEventKind::LoginFailed, user.id)
+                        .with_reason(LoginFailure::WrongPassword),
+                    None => self
+                        .event(AuthEventKind::LoginFailed)
+                        .with_account(key.short())
+                        .with_reason(LoginFailure::UnknownAccount),
+                };
+                self.emit(event).await?;
                 return Err(AuthError::InvalidCredentials);
             }
         };
         tracing::Span::current().record("user.id", tracing::field::display(user.id));
         if !user.is_active {
+            self.login_failed(&user, LoginFailure::AccountDisabled)
+                .await?;
             return Err(AuthError::AccountDisabled);
         }
         if self.inner.config.require_verified_email() && !user.is_verified {
+            self.login_failed(&user, LoginFailure::EmailNotVerified)
+                .await?;
             return Err(AuthError::EmailNotVerified);
         }
         if verification.needs_rehash {
@@ -86,9 +103,40 @@ impl AuthService {
             return Err(self.mfa_challenge(&user));
         }
         self.clear_attempts(&key).await;
-        let pair = self.start_session(&user, self.now()).await?;
+        let (pair, session) = self.start_session_with_id(&user, self.now()).await?;
         tracing::info!("login succeeded");
+        self.logged_in(&user, session).await?;
         Ok(pair)
+    }
+
+    /// Fires the failed-login event of a known account.
+    pub(super) async fn login_failed(
+        &self,
+        user: &User,
+        reason: LoginFailure,
+    ) -> Result<(), AuthError> {
+        self.emit(
+            self.user_event(AuthEventKind::LoginFailed, user.id)
+                .with_reason(reason),
+        )
+        .await
+    }
+
+    /// Fires the login event of a session just started, and sends the new sign-in notice
+    /// when configured.
+    pub(super) async fn logged_in(
+        &self,
+        user: &User,
+        session: uuid::Uuid,
+    ) -> Result<(), AuthError> {
+        if self.inner.config.new_sign_in_email() {
+            self.notify_new_sign_in(user);
+        }
+        self.emit(
+            self.user_event(AuthEventKind::LoginSucceeded, user.id)
+                .with_session(session),
+        )
+        .await
     }
 
     /// Replaces a hash made with older parameters. A failure only costs the upgrade.

@@ -27,6 +27,7 @@ use super::admin::AdminAccess;
 use super::login::login_key;
 use crate::counter::{CounterKey, RateDecision, RateLimit};
 use crate::error::{AuthError, FieldError, MfaChallenge};
+use crate::events::{AuthEventKind, LoginFailure};
 use crate::jwt::Claims;
 use crate::mfa::{RecoveryCodeHash, TotpRecord};
 use crate::service::TokenPair;
@@ -285,6 +286,9 @@ impl AuthService {
         let codes = self.replace_recovery_codes(user.id).await?;
         let ended = self.end_other_sessions(user.id, claims.sid).await?;
         tracing::info!(other_sessions_ended = ended, "TOTP enabled");
+        let mut event = self.user_event(AuthEventKind::MfaEnabled, user.id);
+        event.session_id = claims.sid;
+        self.emit(event).await?;
         Ok(codes)
     }
 
@@ -308,7 +312,9 @@ impl AuthService {
         self.inner.store.delete_totp(user.id).await?;
         let ended = self.end_other_sessions(user.id, claims.sid).await?;
         tracing::info!(other_sessions_ended = ended, "TOTP disabled");
-        Ok(())
+        let mut event = self.user_event(AuthEventKind::MfaDisabled, user.id);
+        event.session_id = claims.sid;
+        self.emit(event).await
     }
 
     /// Replaces the caller's recovery codes (every old one stops working), with their
@@ -350,7 +356,8 @@ impl AuthService {
             sessions_ended = ended,
             "second factor reset by an admin"
         );
-        Ok(())
+        self.admin_event(access, AuthEventKind::MfaReset, id, None)
+            .await
     }
 
     /// Finishes a login that answered [`AuthError::MfaRequired`]: the MFA token of that
@@ -383,6 +390,9 @@ impl AuthService {
         self.begin_attempt(&key).await?;
         if let Err(error) = self.check_code(&user, code).await {
             tracing::info!(account = %key.short(), "login second step refused: wrong code");
+            if matches!(error, AuthError::InvalidMfaCode) {
+                self.login_failed(&user, LoginFailure::WrongMfaCode).await?;
+            }
             return Err(error);
         }
         // Spent once: of two requests with one token, the second finds it used.
@@ -399,8 +409,9 @@ impl AuthService {
             Err(error) => return Err(error.into()),
         }
         self.clear_attempts(&key).await;
-        let pair = self.start_session(&user, now).await?;
+        let (pair, session) = self.start_session_with_id(&user, now).await?;
         tracing::info!("login succeeded with a second factor");
+        self.logged_in(&user, session).await?;
         Ok(pair)
     }
 

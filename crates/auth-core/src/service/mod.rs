@@ -9,6 +9,7 @@
 mod admin;
 mod authentication;
 mod browser;
+mod events;
 mod keys;
 mod limits;
 mod login;
@@ -19,6 +20,7 @@ mod registration;
 pub(crate) mod revocation;
 mod sessions;
 
+pub use self::events::{AuditPage, DEFAULT_AUDIT_PAGE_SIZE, MAX_AUDIT_PAGE_SIZE};
 pub use self::mfa::{
     MFA_TOKEN_TTL, RECOVERY_CODES, RecoveryCodes, TOTP_DIGITS, TOTP_SETUP_TTL, TOTP_SKEW,
     TOTP_STEP_SECS, TotpSetup, totp_code,
@@ -40,8 +42,9 @@ use crate::breaker::{Admission, StoreBreaker};
 use crate::clock::{Clock, SystemClock, truncate_to_millis};
 use crate::config::AuthConfig;
 use crate::data_keys::DataKeys;
-use crate::email::{EmailLink, EmailSender};
+use crate::email::{EmailLink, EmailNotice, EmailSender};
 use crate::error::{AuthError, ConfigError};
+use crate::events::{AuditSink, AuthEvents};
 use crate::jwt::JwtKeys;
 use crate::password::PasswordHasher;
 use crate::session::Revocation;
@@ -90,6 +93,8 @@ struct Inner {
     breaker: Option<StoreBreaker>,
     /// The counters live in a store of their own (not the main store).
     separate_counters: bool,
+    events: Option<Arc<dyn AuthEvents>>,
+    audit: Option<AuditSink>,
 }
 
 impl fmt::Debug for AuthService {
@@ -101,6 +106,7 @@ impl fmt::Debug for AuthService {
             .field("email", &self.inner.email)
             .field("clock", &self.inner.clock)
             .field("hasher", &self.inner.hasher)
+            .field("events", &self.inner.events)
             .finish()
     }
 }
@@ -113,6 +119,7 @@ pub struct AuthServiceBuilder {
     counters: Option<Arc<dyn CounterStore>>,
     email: Option<Arc<dyn EmailSender>>,
     clock: Option<Arc<dyn Clock>>,
+    events: Option<Arc<dyn AuthEvents>>,
 }
 
 impl fmt::Debug for AuthServiceBuilder {
@@ -123,6 +130,7 @@ impl fmt::Debug for AuthServiceBuilder {
             .field("counters", &self.counters)
             .field("email", &self.email)
             .field("clock", &self.clock)
+            .field("events", &self.events)
             .finish()
     }
 }
@@ -193,6 +201,21 @@ impl AuthServiceBuilder {
         self
     }
 
+    /// The application's event hooks (see [`crate::events`]). Default: none; the audit log
+    /// is written either way when it is on.
+    #[must_use]
+    pub fn events(mut self, events: impl AuthEvents) -> Self {
+        self.events = Some(Arc::new(events));
+        self
+    }
+
+    /// Event hooks already behind an `Arc`.
+    #[must_use]
+    pub fn shared_events(mut self, events: Arc<dyn AuthEvents>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
     /// Validates the configuration and builds the service. Computes one password hash
     /// (the dummy hash for unknown emails), so it takes a few tens of milliseconds.
     ///
@@ -230,6 +253,10 @@ impl AuthServiceBuilder {
             config.revocation_max_staleness(),
         );
         let config_breaker = config.store_breaker();
+        let audit = config
+            .audit()
+            .enabled()
+            .then(|| AuditSink::new(Arc::clone(&store)));
         let service = AuthService {
             inner: Arc::new(Inner {
                 config,
@@ -245,6 +272,8 @@ impl AuthServiceBuilder {
                 poller: AtomicBool::new(false),
                 breaker: config_breaker.map(StoreBreaker::new),
                 separate_counters,
+                events: self.events,
+                audit,
             }),
         };
         service.ensure_poller();
@@ -277,6 +306,12 @@ impl fmt::Debug for TokenPair {
             .field("refresh_expires_in", &self.refresh_expires_in)
             .finish()
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum NoticeKind {
+    PasswordChanged,
+    NewSignIn,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -360,7 +395,9 @@ impl AuthService {
     }
 
     /// Deletes what has expired from the store — tokens, sessions, abuse counters,
-    /// unconfirmed second-factor set-ups; returns how many records. Run it periodically.
+    /// unconfirmed second-factor set-ups, and audit records past the configured retention
+    /// (keeping an anchor, so the chain still verifies); returns how many records. Run it
+    /// periodically.
     ///
     /// # Errors
     ///
@@ -372,6 +409,7 @@ impl AuthService {
         purged += store.purge_expired_sessions(now).await?;
         purged += self.inner.counters.purge_expired_counters(now).await?;
         purged += store.purge_expired_totp(now).await?;
+        purged += self.purge_audit(now).await?;
         Ok(purged)
     }
 
@@ -439,6 +477,44 @@ impl AuthService {
                     ?kind,
                     error = &error as &dyn std::error::Error,
                     "sending email failed; the user can ask for it again"
+                );
+            }
+        });
+    }
+
+    /// Emails the owner that their password was changed, in the background.
+    fn notify_password_changed(&self, user: &User) {
+        self.send_notice(NoticeKind::PasswordChanged, user);
+    }
+
+    /// Emails the owner about a new sign-in, in the background.
+    fn notify_new_sign_in(&self, user: &User) {
+        self.send_notice(NoticeKind::NewSignIn, user);
+    }
+
+    /// Sends a security notice in the background, like [`send_email`](Self::send_email).
+    fn send_notice(&self, kind: NoticeKind, user: &User) {
+        let Some(sender) = self.inner.email.clone() else {
+            tracing::warn!(?kind, "no email sender configured; notice not sent");
+            return;
+        };
+        let client = crate::client::ClientInfo::current();
+        let notice = EmailNotice {
+            to: user.email.clone(),
+            at: self.now(),
+            ip: client.ip_text(),
+            user_agent: client.user_agent,
+        };
+        tokio::spawn(async move {
+            let result = match kind {
+                NoticeKind::PasswordChanged => sender.send_password_changed_email(&notice).await,
+                NoticeKind::NewSignIn => sender.send_new_sign_in_email(&notice).await,
+            };
+            if let Err(error) = result {
+                tracing::error!(
+                    ?kind,
+                    error = &error as &dyn std::error::Error,
+                    "sending a security notice failed"
                 );
             }
         });

@@ -5,6 +5,7 @@ use secrecy::SecretString;
 use super::login::login_key;
 use super::{AuthService, UserWords};
 use crate::error::AuthError;
+use crate::events::AuthEventKind;
 use crate::jwt::Claims;
 use crate::token::TokenKind;
 use crate::user::{Invalidate, ProfileUpdate, User, UserPatch, merge_settings, normalize_username};
@@ -99,6 +100,8 @@ impl AuthService {
             .ok_or(AuthError::InvalidToken)?;
         self.cut_user(&user, now);
         tracing::info!("password changed; every session ended");
-        Ok(())
+        self.notify_password_changed(&user);
+        self.emit(self.user_event(AuthEventKind::PasswordChanged, user.id))
+            .await
     }
 }

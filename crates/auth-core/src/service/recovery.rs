@@ -14,6 +14,7 @@ use super::{AuthService, EmailKind, UserWords};
 use crate::client::ClientInfo;
 use crate::email::EmailLink;
 use crate::error::AuthError;
+use crate::events::AuthEventKind;
 use crate::token::{ConsumeOutcome, OpaqueToken, TokenKind, TokenRecord};
 use crate::user::{Invalidate, User, UserPatch, normalize_email};
 
@@ -74,6 +75,8 @@ impl AuthService {
             })
             .await?;
         tracing::info!(user.id = %user.id, "password reset link issued");
+        self.emit_detached(self.user_event(AuthEventKind::ResetRequested, user.id))
+            .await;
         self.send_email(
             EmailKind::PasswordReset,
             EmailLink {
@@ -150,7 +153,9 @@ impl AuthService {
         // down is lifted (an attacker can slow an account down, never lock it out).
         self.clear_attempts(&login_key(&user.email)).await;
         tracing::info!("password reset completed; every session ended");
-        Ok(())
+        self.notify_password_changed(&user);
+        self.emit(self.user_event(AuthEventKind::ResetCompleted, user.id))
+            .await
     }
 
     /// Sends a new verification link when an active, unverified account has this email and
@@ -216,9 +221,12 @@ impl AuthService {
             updated_at: Some(now),
             ..UserPatch::default()
         };
-        store
+        let user = store
             .update_user(user.id, &patch)
             .await?
-            .ok_or(AuthError::InvalidToken)
+            .ok_or(AuthError::InvalidToken)?;
+        self.emit(self.user_event(AuthEventKind::Verified, user.id))
+            .await?;
+        Ok(user)
     }
 }

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use super::{AuthService, EmailKind, UserWords};
 use crate::email::EmailLink;
 use crate::error::{AuthError, StoreError};
+use crate::events::AuthEventKind;
 use crate::user::{NewUser, User, UserId, UserSettings, normalize_email, normalize_username};
 
 impl AuthService {
@@ -23,6 +24,8 @@ impl AuthService {
         let user = self.create_account(&new_user, Vec::new(), false).await?;
         tracing::Span::current().record("user.id", tracing::field::display(user.id));
         tracing::info!("user registered");
+        self.emit(self.user_event(AuthEventKind::Registered, user.id))
+            .await?;
         // The email sent now starts the verification cooldown, so a request right after
         // registering does not send a second one.
         if self.email_cooldown_open("verify", user.id).await {

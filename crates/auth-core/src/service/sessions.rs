@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{AuthService, TokenPair};
 use crate::client::ClientInfo;
 use crate::error::AuthError;
+use crate::events::AuthEventKind;
 use crate::jwt::Claims;
 use crate::session::{Revocation, RotateOutcome, SessionRecord};
 use crate::token::{
@@ -72,6 +73,15 @@ impl AuthService {
         user: &User,
         now: OffsetDateTime,
     ) -> Result<TokenPair, AuthError> {
+        Ok(self.start_session_with_id(user, now).await?.0)
+    }
+
+    /// [`start_session`](Self::start_session), also returning the new session's id.
+    pub(super) async fn start_session_with_id(
+        &self,
+        user: &User,
+        now: OffsetDateTime,
+    ) -> Result<(TokenPair, Uuid), AuthError> {
         let config = &self.inner.config;
         let client = ClientInfo::current();
         let session = SessionRecord {
@@ -90,7 +100,8 @@ impl AuthService {
             .into_parts();
         let first = self.refresh_record(user.id, &session, token_hash, now);
         self.inner.store.create_session(&session, &first).await?;
-        self.token_pair(user, session.id, refresh_token, first.expires_at, now)
+        let pair = self.token_pair(user, session.id, refresh_token, first.expires_at, now)?;
+        Ok((pair, session.id))
     }
 
     fn refresh_record(
@@ -228,6 +239,11 @@ impl AuthService {
         );
         if let Some(session) = record.family_id {
             self.end_session(session, record.user_id, now).await?;
+            self.emit(
+                self.user_event(AuthEventKind::SessionRevoked, record.user_id)
+                    .with_session(session),
+            )
+            .await?;
         }
         Err(AuthError::RevokedToken)
     }
@@ -300,7 +316,14 @@ impl AuthService {
                 family_id: Some(session),
                 user_id,
                 ..
-            }) => self.end_session(session, user_id, now).await?,
+            }) => {
+                self.end_session(session, user_id, now).await?;
+                self.emit(
+                    self.user_event(AuthEventKind::LoggedOut, user_id)
+                        .with_session(session),
+                )
+                .await?;
+            }
             Some(_) => {
                 store.revoke_token(&hash, TokenKind::Refresh, now).await?;
             }
@@ -321,7 +344,8 @@ impl AuthService {
             .await?
             .ok_or(AuthError::InvalidToken)?;
         tracing::info!("every session ended");
-        Ok(())
+        self.emit(self.user_event(AuthEventKind::LogoutAll, user_id))
+            .await
     }
 
     /// Raises the user's session epoch (ending every session and access token issued
@@ -396,7 +420,11 @@ impl AuthService {
             at: now,
         });
         tracing::info!("session ended by its owner");
-        Ok(())
+        self.emit(
+            self.user_event(AuthEventKind::SessionRevoked, user.id)
+                .with_session(id),
+        )
+        .await
     }
 
     /// Ends every session of the user except `keep`, and cuts their access tokens: for a

@@ -86,3 +86,19 @@ impl AuditStore for MemoryStore {
         Ok(doomed.len() as u64)
     }
 }
+
+#[cfg(any(test, feature = "testing"))]
+impl MemoryStore {
+    /// Edits a stored audit record in place, bypassing the chain — what an intruder with
+    /// access to the store would do. For tamper tests only (feature `testing`). Returns
+    /// whether a record has this `seq`.
+    pub fn tamper_audit_record(&self, seq: i64, edit: impl FnOnce(&mut AuditRecord)) -> bool {
+        match self.lock().audit.get_mut(&seq) {
+            Some(record) => {
+                edit(record);
+                true
+            }
+            None => false,
+        }
+    }
+}
