@@ -331,7 +331,8 @@ impl SmtpEmailSender {
         template: &EmailTemplate,
         email: &EmailLink,
     ) -> Result<Vec<u8>, Error> {
-        Ok(self.message(template, email)?.formatted())
+        let rendered = template.render(email, &self.inner.app_name);
+        Ok(self.message(&email.to, rendered)?.formatted())
     }
 }
 
