@@ -97,6 +97,10 @@ pub use crate::mfa::{RecoveryCodeHash, TotpRecord};
 pub use crate::password::{
     MAX_ARGON2_KIB_PASSES, MAX_ARGON2_LANES, MAX_ARGON2_MEMORY_KIB, PasswordHasher, Verification,
 };
+pub use crate::password::{
+    MAX_BCRYPT_COST, MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_MEMORY_BYTES, MAX_SCRYPT_WORK_BYTES,
+    check_stored_hash,
+};
 pub use crate::policy::{
     MAX_PASSWORD_BYTES, MIN_CONTEXT_WORD_CHARS, PasswordPolicy, PolicyViolation,
 };
