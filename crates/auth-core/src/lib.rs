@@ -104,6 +104,7 @@ pub use crate::password::{
 pub use crate::policy::{
     MAX_PASSWORD_BYTES, MIN_CONTEXT_WORD_CHARS, PasswordPolicy, PolicyViolation,
 };
+pub use crate::service::ImportedUser;
 pub use crate::service::{
     AdminAccess, AuthService, AuthServiceBuilder, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROLE_LEN,
     MAX_ROLES, MFA_TOKEN_TTL, RECOVERY_CODES, RecoveryCodes, SessionList, SessionView, TOTP_DIGITS,
