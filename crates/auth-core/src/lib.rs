@@ -93,6 +93,8 @@ pub use crate::error::{AuthError, BoxError, ConfigError, FieldError, MfaChalleng
 pub use crate::jwt::{
     ACCESS_TOKEN_TYP, Claims, JwtKey, KeyError, MAX_JWT_LEN, MFA_TOKEN_TYP, VERIFY_TOKEN_TYP,
 };
+#[cfg(feature = "asymmetric")]
+pub use crate::jwt::{GenerateKeyError, RSA_KEY_BITS, generate_private_key_pem};
 pub use crate::mfa::{RecoveryCodeHash, TotpRecord};
 pub use crate::password::{
     MAX_ARGON2_KIB_PASSES, MAX_ARGON2_LANES, MAX_ARGON2_MEMORY_KIB, PasswordHasher, Verification,

@@ -43,10 +43,14 @@ use crate::user::{User, UserId};
 
 #[cfg(feature = "asymmetric")]
 mod asymmetric;
+#[cfg(feature = "asymmetric")]
+mod generate;
 mod key;
 mod mac;
 mod set;
 
+#[cfg(feature = "asymmetric")]
+pub use self::generate::{GenerateKeyError, RSA_KEY_BITS, generate_private_key_pem};
 pub use self::key::{JwtKey, KeyError};
 
 /// Header `typ` of access tokens (RFC 9068 §2.1).
