@@ -149,11 +149,15 @@ pub(crate) async fn run(context: &Context, args: ImportArgs) -> Result<ExitCode,
         ));
     }
     report(context, &summary)?;
-    Ok(if summary.refused.is_empty() {
-        ExitCode::SUCCESS
+    if summary.refused.is_empty() {
+        Ok(ExitCode::SUCCESS)
     } else {
-        ExitCode::from(PARTIAL)
-    })
+        eprintln!(
+            "error: {} rows refused or in conflict (listed in the summary); the others were imported",
+            summary.refused.len()
+        );
+        Ok(ExitCode::from(PARTIAL))
+    }
 }
 
 fn rate(count: u64, elapsed: Duration) -> f64 {
