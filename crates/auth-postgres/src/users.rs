@@ -177,7 +177,7 @@ impl UserStore for PostgresStore {
     }
 
     /// One transaction of multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING id`
-    /// statements (at most [`INSERT_CHUNK`] rows each, within PostgreSQL's 65 535
+    /// statements (at most 1000 rows each, within PostgreSQL's 65 535
     /// parameters): the batch is stored whole or not at all.
     async fn create_users(&self, users: &[User]) -> Result<Vec<bool>, StoreError> {
         self.timed(async {

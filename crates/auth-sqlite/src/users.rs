@@ -147,7 +147,7 @@ impl UserStore for SqliteStore {
     }
 
     /// One `BEGIN IMMEDIATE` transaction of multi-row `INSERT … ON CONFLICT DO NOTHING
-    /// RETURNING id` statements (at most [`INSERT_CHUNK`] rows each, within SQLite's
+    /// RETURNING id` statements (at most 500 rows each, within SQLite's
     /// parameter limit): the batch is stored whole or not at all.
     async fn create_users(&self, users: &[User]) -> Result<Vec<bool>, StoreError> {
         let (_turn, mut tx) = self.begin_write().await?;

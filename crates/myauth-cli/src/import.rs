@@ -15,6 +15,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use indicatif::{ProgressBar, ProgressStyle};
 use myauth::{AuthError, AuthService, ImportedUser, User, UserId, UserSettings};
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,9 @@ use time::format_description::well_known::Rfc3339;
 use crate::cli::{ImportArgs, ImportFormat};
 use crate::context::Context;
 use crate::error::{CliError, PARTIAL, REFUSED};
+
+/// Store lookups in flight while sorting skipped rows from conflicts.
+const LOOKUPS: usize = 16;
 
 /// Refusals listed in the text summary; `--json` lists all.
 const LISTED: usize = 50;
@@ -461,13 +465,26 @@ impl Importer<'_> {
             ))
         })?;
         let store = self.service.store();
+        // Who holds the id of each row not inserted, looked up a few at a time: a re-run
+        // of a large import is all lookups.
+        let holders: Vec<Option<User>> = futures_util::stream::iter(
+            batch
+                .iter()
+                .zip(&inserted)
+                .filter(|(_, inserted)| !**inserted)
+                .map(|((_, user), _)| store.find_user_by_id(user.id)),
+        )
+        .buffered(LOOKUPS)
+        .try_collect()
+        .await?;
+        let mut holders = holders.into_iter();
         for ((line, user), inserted) in batch.iter().zip(inserted) {
             if inserted {
                 self.summary.imported += 1;
                 self.progress.inc(1);
                 continue;
             }
-            let by_id = store.find_user_by_id(user.id).await?;
+            let by_id = holders.next().flatten();
             match by_id {
                 Some(existing) if existing.email == user.email => {
                     self.summary.skipped += 1;
