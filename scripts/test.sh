@@ -116,6 +116,19 @@ ensure_chromium() {
   fi
 }
 
+# tmux, for the no-echo password prompt test of the myauth CLI (crates/myauth-cli/tests),
+# installed with apt when missing and we are root on Debian.
+ensure_tmux() {
+  if command -v tmux >/dev/null 2>&1; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    step "installing tmux"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
+  else
+    echo "tmux is missing and cannot be installed here: the CLI prompt test needs it" >&2
+    return 1
+  fi
+}
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
@@ -131,6 +144,7 @@ ensure_mongodb
 ensure_redis
 ensure_jose
 ensure_chromium
+ensure_tmux
 
 step "cargo test (all features, ignored server-backed tests included)"
 cargo test --workspace --all-features -- --include-ignored

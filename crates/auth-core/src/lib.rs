@@ -106,13 +106,20 @@ pub use crate::events::{
 pub use crate::jwt::{
     ACCESS_TOKEN_TYP, Claims, JwtKey, KeyError, MAX_JWT_LEN, MFA_TOKEN_TYP, VERIFY_TOKEN_TYP,
 };
+#[cfg(feature = "asymmetric")]
+pub use crate::jwt::{GenerateKeyError, RSA_KEY_BITS, generate_private_key_pem};
 pub use crate::mfa::{RecoveryCodeHash, TotpRecord};
 pub use crate::password::{
     MAX_ARGON2_KIB_PASSES, MAX_ARGON2_LANES, MAX_ARGON2_MEMORY_KIB, PasswordHasher, Verification,
 };
+pub use crate::password::{
+    MAX_BCRYPT_COST, MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_MEMORY_BYTES, MAX_SCRYPT_WORK_BYTES,
+    check_stored_hash,
+};
 pub use crate::policy::{
     MAX_PASSWORD_BYTES, MIN_CONTEXT_WORD_CHARS, PasswordPolicy, PolicyViolation,
 };
+pub use crate::service::ImportedUser;
 pub use crate::service::{
     AdminAccess, AuditPage, AuthService, AuthServiceBuilder, DEFAULT_AUDIT_PAGE_SIZE,
     DEFAULT_PAGE_SIZE, MAX_AUDIT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROLE_LEN, MAX_ROLES, MFA_TOKEN_TTL,

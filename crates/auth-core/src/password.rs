@@ -29,6 +29,12 @@ use crate::config::HashingConfig;
 use crate::error::{AuthError, ConfigError};
 use crate::user::HashedPassword;
 
+mod legacy;
+
+pub use self::legacy::{
+    MAX_BCRYPT_COST, MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_MEMORY_BYTES, MAX_SCRYPT_WORK_BYTES,
+};
+
 /// The result of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verification {
@@ -163,7 +169,15 @@ impl PasswordHasher {
         let params = self.inner.params.clone();
         let memory = Arc::clone(&self.inner.memory);
         self.run(move || {
-            let Ok(parsed) = PasswordHash::new(&stored) else {
+            // Django writes argon2 as `argon2` + the PHC string.
+            let phc = stored
+                .strip_prefix("argon2")
+                .filter(|rest| rest.starts_with("$argon2"))
+                .unwrap_or(&stored);
+            if !phc.starts_with("$argon2") {
+                return verify_legacy(&stored, password.expose_secret().as_bytes(), known);
+            }
+            let Ok(parsed) = PasswordHash::new(phc) else {
                 tracing::error!("stored password hash is not a PHC string; refusing login");
                 return Verification {
                     matched: false,
@@ -176,7 +190,9 @@ impl PasswordHasher {
                 verify_now(&parsed, password.expose_secret().as_bytes(), &memory) && known;
             Verification {
                 matched,
-                needs_rehash: matched && !uses_params(&parsed, &params),
+                // Django's prefixed form is rewritten as a plain PHC string too.
+                needs_rehash: matched
+                    && (phc.len() != stored.len() || !uses_params(&parsed, &params)),
             }
         })
         .await
@@ -322,6 +338,66 @@ fn verify_now(hash: &PasswordHash, password: &[u8], memory: &MemoryPool) -> bool
         argon2.hash_password_into_with_memory(password, salt.as_ref(), &mut out, blocks)
     });
     computed.is_ok() && bool::from(out.as_slice().ct_eq(expected))
+}
+
+/// Checks, without computing anything, that a stored password hash is one the hasher can
+/// verify: an argon2 PHC string (Django's `argon2$` form too) or a legacy bcrypt, PBKDF2 or
+/// scrypt hash, within the verification budget. For importers: a hash refused here would
+/// never let its user log in.
+///
+/// # Errors
+///
+/// A short reason (no part of the hash): unknown format, malformed, or over the budget.
+pub fn check_stored_hash(stored: &str) -> Result<(), &'static str> {
+    let phc = stored
+        .strip_prefix("argon2")
+        .filter(|rest| rest.starts_with("$argon2"))
+        .unwrap_or(stored);
+    if !phc.starts_with("$argon2") {
+        return match legacy::inspect(stored) {
+            legacy::Outcome::Checked(_) => Ok(()),
+            legacy::Outcome::Refused(reason) => Err(reason),
+            legacy::Outcome::Unknown => Err("unknown password hash format"),
+        };
+    }
+    let parsed = PasswordHash::new(phc).map_err(|_| "malformed argon2 hash")?;
+    let (Ok(_), Ok(_), Ok(params), Some(_), Some(_)) = (
+        Algorithm::new(parsed.algorithm.as_str()),
+        parsed.version.map_or(Ok(Version::V0x13), Version::try_from),
+        Params::try_from(&parsed),
+        parsed.salt.as_ref(),
+        parsed.hash.as_ref(),
+    ) else {
+        return Err("malformed argon2 hash");
+    };
+    if within_budget(params.m_cost(), params.t_cost(), params.p_cost()) {
+        Ok(())
+    } else {
+        Err("argon2 parameters over the verification budget")
+    }
+}
+
+/// Verifies a hash written by another system (see [`legacy`]); a match always asks for the
+/// configured argon2id.
+fn verify_legacy(stored: &str, password: &[u8], known: bool) -> Verification {
+    let matched = match legacy::verify(stored, password) {
+        legacy::Outcome::Checked(matched) => matched,
+        legacy::Outcome::Refused(reason) => {
+            tracing::error!(
+                reason,
+                "stored password hash is unusable; refusing the login"
+            );
+            false
+        }
+        legacy::Outcome::Unknown => {
+            tracing::error!("stored password hash is in no known format; refusing the login");
+            false
+        }
+    } && known;
+    Verification {
+        matched,
+        needs_rehash: matched,
+    }
 }
 
 fn uses_params(hash: &PasswordHash, params: &Params) -> bool {
@@ -685,6 +761,69 @@ mod tests {
         assert_eq!(hasher.in_flight(), 0, "tickets leaked");
         // Once drained, new work is admitted again.
         assert!(hasher.hash(&secret("Str0ng!pass")).await.is_ok());
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Vector {
+        scheme: String,
+        source: String,
+        password: String,
+        hash: String,
+    }
+
+    fn reference_vectors() -> Vec<Vector> {
+        #[derive(serde::Deserialize)]
+        struct Vectors {
+            vectors: Vec<Vector>,
+        }
+        let text = include_str!("../testdata/legacy_hashes.json");
+        serde_json::from_str::<Vectors>(text).unwrap().vectors
+    }
+
+    #[tokio::test]
+    async fn every_reference_vector_verifies_through_the_hasher_and_asks_for_argon2id() {
+        // Parameters no vector uses, so every match asks for a rehash.
+        let hasher = PasswordHasher::new(&HashingConfig {
+            memory_kib: 72,
+            ..fast()
+        })
+        .unwrap();
+        let vectors = reference_vectors();
+        for prefix in ["$argon2i$", "$argon2d$", "$argon2id$", "argon2$argon2id$"] {
+            assert!(
+                vectors.iter().any(|v| v.hash.starts_with(prefix)),
+                "{prefix}"
+            );
+        }
+        for v in &vectors {
+            let stored = HashedPassword::new(v.hash.clone());
+            let ok = hasher
+                .verify(&secret(&v.password), Some(&stored))
+                .await
+                .unwrap();
+            assert!(ok.matched, "{} ({})", v.scheme, v.source);
+            assert!(ok.needs_rehash, "{} ({})", v.scheme, v.source);
+            let wrong = hasher
+                .verify(&secret(&format!("{}x", v.password)), Some(&stored))
+                .await
+                .unwrap();
+            assert!(!wrong.matched, "{} ({})", v.scheme, v.source);
+            assert_eq!(check_stored_hash(&v.hash), Ok(()), "{}", v.source);
+        }
+    }
+
+    #[test]
+    fn stored_hash_check_refuses_unknown_malformed_and_costly_hashes() {
+        for bad in [
+            "plaintext",
+            "",
+            "$argon2id$v=19$m=4194304,t=10,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGg",
+            "$argon2id$v=99$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGg",
+            "$argon2id$garbage",
+            "$2b$15$CpiAL.NTz6cSCDNEG7YULeiuHpII29ABm2Mrop9lzchUUMD9QyrDC",
+        ] {
+            assert!(check_stored_hash(bad).is_err(), "{bad}");
+        }
     }
 
     async fn futures_join<T>(

@@ -42,6 +42,11 @@ pub(crate) fn store_error(error: mongodb::error::Error) -> StoreError {
     }
 }
 
+/// Whether a server error code is a unique index violation.
+pub(crate) fn is_duplicate_code(code: i32) -> bool {
+    DUPLICATE_KEY_CODES.contains(&code)
+}
+
 fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
     let duplicate = |code: i32| DUPLICATE_KEY_CODES.contains(&code);
     let here = match error.kind.as_ref() {

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use crate::codec::{
     UserDoc, date_to_bson, field, id_to_bson, settings_to_document, user_projection,
 };
+use crate::error::{is_duplicate_code, store_error};
 use crate::store::{MongoStore, backoff, index, sparse_index};
 
 /// How often a session cut re-reads the user's `token_version` after another write raised
@@ -117,6 +118,40 @@ impl UserStore for MongoStore {
             }
         }
         Ok(UserPage { items, total })
+    }
+
+    /// One unordered `insertMany`: every user is written unless its `_id` or email is
+    /// taken (error 11000 for that document only). Each document is atomic on its own; a
+    /// batch is not one transaction, which would need a replica set.
+    async fn create_users(&self, users: &[User]) -> Result<Vec<bool>, StoreError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let docs: Vec<UserDoc> = users.iter().map(UserDoc::from).collect();
+        let insert = self.users.0.insert_many(docs).ordered(false);
+        // The driver's error is needed whole (which documents failed), so `bounded` only
+        // bounds the time here.
+        let outcome = self
+            .bounded(async { Ok::<_, mongodb::error::Error>(insert.await) })
+            .await?;
+        let Err(error) = outcome else {
+            return Ok(vec![true; users.len()]);
+        };
+        if let mongodb::error::ErrorKind::InsertMany(failure) = error.kind.as_ref() {
+            let errors = failure.write_errors.as_deref().unwrap_or_default();
+            if failure.write_concern_error.is_none()
+                && errors.iter().all(|e| is_duplicate_code(e.code))
+            {
+                let mut inserted = vec![true; users.len()];
+                for e in errors {
+                    if let Some(slot) = inserted.get_mut(e.index) {
+                        *slot = false;
+                    }
+                }
+                return Ok(inserted);
+            }
+        }
+        Err(store_error(error))
     }
 }
 

@@ -175,4 +175,49 @@ impl UserStore for PostgresStore {
         })
         .await
     }
+
+    /// One transaction of multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING id`
+    /// statements (at most 1000 rows each, within PostgreSQL's 65 535
+    /// parameters): the batch is stored whole or not at all.
+    async fn create_users(&self, users: &[User]) -> Result<Vec<bool>, StoreError> {
+        self.timed(async {
+            let mut tx = self.pool.begin().await.map_err(store_error)?;
+            let mut inserted = std::collections::HashSet::new();
+            for chunk in users.chunks(INSERT_CHUNK) {
+                let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new(format!(
+                    "INSERT INTO users ({USER_INSERT_COLUMNS}) "
+                ));
+                query.push_values(chunk, |mut row, user| {
+                    row.push_bind(*user.id.as_uuid())
+                        .push_bind(&user.email)
+                        .push_bind(&user.username)
+                        .push_bind(user.password_hash.as_str())
+                        .push_bind(&user.roles)
+                        .push_bind(Json(&user.user_settings))
+                        .push_bind(user.is_verified)
+                        .push_bind(user.is_active)
+                        .push_bind(user.created_at)
+                        .push_bind(user.updated_at)
+                        .push_bind(user.token_version)
+                        .push_bind(user.session_epoch);
+                });
+                query.push(" ON CONFLICT DO NOTHING RETURNING id");
+                let ids: Vec<uuid::Uuid> = query
+                    .build_query_scalar()
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+                inserted.extend(ids);
+            }
+            tx.commit().await.map_err(store_error)?;
+            Ok(users
+                .iter()
+                .map(|user| inserted.contains(user.id.as_uuid()))
+                .collect())
+        })
+        .await
+    }
 }
+
+/// Rows per statement of [`UserStore::create_users`]: 12 parameters each.
+const INSERT_CHUNK: usize = 1000;

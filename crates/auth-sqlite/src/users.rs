@@ -145,4 +145,57 @@ impl UserStore for SqliteStore {
             total: u64::try_from(total).map_err(StoreError::corrupt)?,
         })
     }
+
+    /// One `BEGIN IMMEDIATE` transaction of multi-row `INSERT … ON CONFLICT DO NOTHING
+    /// RETURNING id` statements (at most 500 rows each, within SQLite's
+    /// parameter limit): the batch is stored whole or not at all.
+    async fn create_users(&self, users: &[User]) -> Result<Vec<bool>, StoreError> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        let mut inserted = std::collections::HashSet::new();
+        for chunk in users.chunks(INSERT_CHUNK) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            for user in chunk {
+                rows.push((
+                    user,
+                    roles_json(&user.roles)?,
+                    settings_json(&user.user_settings)?,
+                ));
+            }
+            let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(concat!(
+                "INSERT INTO users (",
+                user_insert_columns!(),
+                ") "
+            ));
+            query.push_values(&rows, |mut row, (user, roles, settings)| {
+                row.push_bind(uuid_bytes(user.id.as_uuid()))
+                    .push_bind(&user.email)
+                    .push_bind(&user.username)
+                    .push_bind(user.password_hash.as_str())
+                    .push_bind(roles)
+                    .push_bind(settings)
+                    .push_bind(user.is_verified)
+                    .push_bind(user.is_active)
+                    .push_bind(to_millis(user.created_at))
+                    .push_bind(to_millis(user.updated_at))
+                    .push_bind(user.token_version)
+                    .push_bind(user.session_epoch);
+            });
+            query.push(" ON CONFLICT DO NOTHING RETURNING id");
+            let ids: Vec<Vec<u8>> = query
+                .build_query_scalar()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(store_error)?;
+            inserted.extend(ids);
+        }
+        tx.commit().await.map_err(store_error)?;
+        Ok(users
+            .iter()
+            .map(|user| inserted.contains(uuid_bytes(user.id.as_uuid())))
+            .collect())
+    }
 }
+
+/// Rows per statement of [`UserStore::create_users`]: 12 parameters each, well within
+/// SQLite's 32 766.
+const INSERT_CHUNK: usize = 500;

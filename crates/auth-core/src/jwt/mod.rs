@@ -45,10 +45,14 @@ use crate::user::{User, UserId};
 mod asymmetric;
 #[cfg(feature = "fuzzing")]
 pub(crate) mod fuzzing;
+#[cfg(feature = "asymmetric")]
+mod generate;
 mod key;
 mod mac;
 mod set;
 
+#[cfg(feature = "asymmetric")]
+pub use self::generate::{GenerateKeyError, RSA_KEY_BITS, generate_private_key_pem};
 pub use self::key::{JwtKey, KeyError};
 
 /// Header `typ` of access tokens (RFC 9068 §2.1).

@@ -329,7 +329,7 @@ impl AuthService {
     }
 }
 
-fn validate_roles(roles: Vec<String>) -> Result<Vec<String>, AuthError> {
+pub(super) fn validate_roles(roles: Vec<String>) -> Result<Vec<String>, AuthError> {
     let mut errors = Vec::new();
     if roles.len() > MAX_ROLES {
         errors.push(FieldError::new(
@@ -361,5 +361,30 @@ fn validate_roles(roles: Vec<String>) -> Result<Vec<String>, AuthError> {
         Ok(unique)
     } else {
         Err(AuthError::Validation(errors))
+    }
+}
+
+impl AdminAccess {
+    /// The operator at the command line, who holds the database credentials (see
+    /// [`AuthService::operator_access`]): logged as the nil id.
+    pub(super) fn operator() -> Self {
+        let now = time::OffsetDateTime::now_utc();
+        Self {
+            admin: User {
+                id: UserId::from_uuid(uuid::Uuid::nil()),
+                email: "operator@localhost".to_owned(),
+                username: "operator".to_owned(),
+                password_hash: crate::user::HashedPassword::new(""),
+                roles: Vec::new(),
+                user_settings: crate::user::UserSettings::new(),
+                is_verified: true,
+                is_active: true,
+                mfa_enabled: false,
+                created_at: now,
+                updated_at: now,
+                token_version: 0,
+                session_epoch: 0,
+            },
+        }
     }
 }

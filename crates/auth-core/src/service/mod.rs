@@ -14,6 +14,7 @@ mod keys;
 mod limits;
 mod login;
 mod mfa;
+mod operator;
 mod profile;
 mod recovery;
 mod registration;
@@ -25,6 +26,7 @@ pub use self::mfa::{
     MFA_TOKEN_TTL, RECOVERY_CODES, RecoveryCodes, TOTP_DIGITS, TOTP_SETUP_TTL, TOTP_SKEW,
     TOTP_STEP_SECS, TotpSetup, totp_code,
 };
+pub use self::operator::ImportedUser;
 pub use self::sessions::{SessionList, SessionView};
 pub use admin::{AdminAccess, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_ROLE_LEN, MAX_ROLES};
 

@@ -95,6 +95,27 @@ pub trait UserStore: Debug + Send + Sync + 'static {
     ///
     /// Backend failures.
     async fn list_users(&self, limit: u32, offset: u64) -> Result<UserPage, StoreError>;
+
+    /// Inserts a batch of new users (an importer's), skipping each whose id or email is
+    /// taken — by the database's unique constraints, never check-then-insert — and says,
+    /// per user in order, whether it was inserted. The SQL stores write a batch in one
+    /// transaction: a failure stores none of it. The default inserts one by one with
+    /// [`create_user`](Self::create_user), where each insert is atomic on its own.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures (a conflict is not one: it is `false`).
+    async fn create_users(&self, users: &[User]) -> Result<Vec<bool>, StoreError> {
+        let mut inserted = Vec::with_capacity(users.len());
+        for user in users {
+            match self.create_user(user).await {
+                Ok(()) => inserted.push(true),
+                Err(StoreError::Conflict) => inserted.push(false),
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(inserted)
+    }
 }
 
 /// Persistence of opaque tokens (refresh and password reset), stored only as hashes.

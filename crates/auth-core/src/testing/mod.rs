@@ -104,6 +104,7 @@ macro_rules! __store_conformance_cases {
             invalidation_raises_the_versions_in_the_same_write,
             concurrent_invalidations_are_each_counted,
             concurrent_registrations_of_one_email_have_exactly_one_winner,
+            batch_insert_stores_new_users_and_skips_taken_ones,
             // tokens
             token_round_trips_every_field,
             live_token_is_consumed_exactly_once,

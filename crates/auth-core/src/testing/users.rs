@@ -326,3 +326,49 @@ pub async fn concurrent_registrations_of_one_email_have_exactly_one_winner(store
     assert!(winners.contains(&stored.id));
     assert_eq!(store.list_users(100, 0).await.expect("list").total, 1);
 }
+
+/// A batch insert stores every new user exactly as given and skips — without error, and
+/// without touching the stored record — each whose email or id is taken, also within the
+/// batch itself; the answer lists, in order, which were inserted.
+pub async fn batch_insert_stores_new_users_and_skips_taken_ones(store: impl AuthStore) {
+    let existing = stored_user(&store, "taken@example.com").await;
+    let mut batch: Vec<User> = (0..1200)
+        .map(|i| sample_user(&format!("import{i}@example.com")))
+        .collect();
+    let mut same_email = sample_user("taken@example.com");
+    same_email.username = "impostor".into();
+    let mut same_id = sample_user("other@example.com");
+    same_id.id = existing.id;
+    let twice = sample_user("import7@example.com");
+    batch.insert(3, same_email);
+    batch.push(same_id);
+    batch.push(twice);
+    let inserted = store.create_users(&batch).await.expect("create_users");
+    assert_eq!(inserted.len(), batch.len());
+    let skipped: Vec<usize> = (0..batch.len()).filter(|&i| !inserted[i]).collect();
+    assert_eq!(skipped, vec![3, batch.len() - 2, batch.len() - 1]);
+    // A sample read back field by field (the total below counts the rest): 1200 reads
+    // take a minute on a slow test server.
+    for (i, (user, inserted)) in batch.iter().zip(&inserted).enumerate() {
+        if *inserted && (i % 97 == 0 || i + 3 == batch.len()) {
+            let stored = store.find_user_by_id(user.id).await.expect("by id");
+            assert_eq!(stored.as_ref(), Some(user));
+        }
+    }
+    let kept = store
+        .find_user_by_email("taken@example.com")
+        .await
+        .expect("by email");
+    assert_eq!(kept, Some(existing));
+    assert_eq!(
+        store
+            .find_user_by_email("other@example.com")
+            .await
+            .expect("by email"),
+        None
+    );
+    // Running the same batch again inserts nothing.
+    let again = store.create_users(&batch).await.expect("again");
+    assert!(again.iter().all(|inserted| !inserted));
+    assert_eq!(store.list_users(1, 0).await.expect("list").total, 1201);
+}

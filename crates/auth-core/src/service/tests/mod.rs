@@ -5,6 +5,7 @@
 mod access;
 mod admin;
 mod failures;
+mod legacy;
 mod login;
 mod logout;
 mod mfa;
