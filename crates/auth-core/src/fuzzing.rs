@@ -2,4 +2,4 @@
 //! private otherwise, reached exactly as the service reaches them. Not an API.
 
 pub use crate::jwt::fuzzing::{KINDS, TokenVerifier};
-pub use crate::password::{StoredHashCheck, check_stored_hash};
+pub use crate::password::{StoredHashCheck, fuzz_stored_hash};

@@ -56,9 +56,9 @@
 
 pub mod api;
 pub mod audit;
+mod audit_config;
 mod breaker;
 mod browser;
-mod audit_config;
 mod client;
 mod clock;
 mod config;
@@ -66,10 +66,10 @@ mod counter;
 mod data_keys;
 mod email;
 mod error;
+pub mod events;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod events;
 mod jwt;
 mod mfa;
 pub mod openapi;
@@ -89,8 +89,8 @@ pub use async_trait::async_trait;
 pub use secrecy;
 
 pub use crate::audit::{AuditAnchor, AuditEvent, AuditQuery, AuditRecord};
-pub use crate::breaker::BreakerSettings;
 pub use crate::audit_config::{AuditConfig, MAX_AUDIT_RETENTION_DAYS};
+pub use crate::breaker::BreakerSettings;
 pub use crate::client::{ClientInfo, client_ip, limit_key, parse_proxies};
 pub use crate::clock::{Clock, ManualClock, SystemClock, truncate_to_millis};
 pub use crate::config::{AuthConfig, HashingConfig, JwtAlgorithm, default_pool_size};

@@ -437,7 +437,7 @@ impl Drop for Ticket {
     }
 }
 
-/// What [`check_stored_hash`] found (feature `fuzzing`).
+/// What [`fuzz_stored_hash`] found (feature `fuzzing`).
 #[cfg(feature = "fuzzing")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoredHashCheck {
@@ -456,7 +456,7 @@ pub enum StoredHashCheck {
 /// memory × passes (a fuzzer cannot spend seconds per input; anything over the real budget
 /// is refused before hashing either way, and is checked). Feature `fuzzing` only.
 #[cfg(feature = "fuzzing")]
-pub fn check_stored_hash(stored: &str, password: &[u8], max_kib_passes: u64) -> StoredHashCheck {
+pub fn fuzz_stored_hash(stored: &str, password: &[u8], max_kib_passes: u64) -> StoredHashCheck {
     thread_local! {
         static MEMORY: MemoryPool = MemoryPool::default();
     }

@@ -1,6 +1,6 @@
 //! Stored password hashes (PHC strings) as a store hands them back.
 
-use auth_core::fuzzing::{StoredHashCheck, check_stored_hash};
+use auth_core::fuzzing::{StoredHashCheck, fuzz_stored_hash};
 
 use crate::split_at_byte;
 
@@ -17,7 +17,7 @@ pub(crate) fn stored_hash(data: &[u8]) {
         return;
     };
     if let StoredHashCheck::Verified(verification) =
-        check_stored_hash(stored, password, FUZZ_KIB_PASSES)
+        fuzz_stored_hash(stored, password, FUZZ_KIB_PASSES)
     {
         assert!(!verification.needs_rehash || verification.matched);
     }
@@ -45,11 +45,11 @@ mod tests {
                 needs_rehash: true,
             };
             assert_eq!(
-                check_stored_hash(stored, password, FUZZ_KIB_PASSES),
+                fuzz_stored_hash(stored, password, FUZZ_KIB_PASSES),
                 StoredHashCheck::Verified(matched)
             );
             assert_eq!(
-                check_stored_hash(stored, b"wrong", FUZZ_KIB_PASSES),
+                fuzz_stored_hash(stored, b"wrong", FUZZ_KIB_PASSES),
                 StoredHashCheck::Verified(Verification {
                     matched: false,
                     needs_rehash: false
@@ -58,11 +58,11 @@ mod tests {
         }
         let today = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGg";
         assert_eq!(
-            check_stored_hash(today, b"x", FUZZ_KIB_PASSES),
+            fuzz_stored_hash(today, b"x", FUZZ_KIB_PASSES),
             StoredHashCheck::NotHashed
         );
         assert_eq!(
-            check_stored_hash("plain text", b"x", FUZZ_KIB_PASSES),
+            fuzz_stored_hash("plain text", b"x", FUZZ_KIB_PASSES),
             StoredHashCheck::Unparsable
         );
     }
