@@ -264,9 +264,14 @@ async fn of_concurrent_second_steps_with_one_code_exactly_one_wins() {
     let h = Harness::with_config(config().with_ip_limits(None::<IpLimits>));
     let e = enrolled(&h, "alice@example.com").await;
     let code = now_code(&h, &e.secret);
-    let mut tasks = Vec::new();
+    // Every first step before any second step: the losers' failures count toward the
+    // account's throttle, and must not refuse a first step still to come.
+    let mut tokens = Vec::new();
     for _ in 0..8 {
-        let token = mfa_token(&h, "alice@example.com").await;
+        tokens.push(mfa_token(&h, "alice@example.com").await);
+    }
+    let mut tasks = Vec::new();
+    for token in tokens {
         let service = h.service.clone();
         let code = code.clone();
         tasks.push(tokio::spawn(async move {
