@@ -81,13 +81,20 @@ reference_server_start "$out/$fault.server" MYAUTH_DATABASE_URL="$db_url" \
 pids+=("$REFERENCE_SERVER_PID")
 
 python3 scripts/faults.py --url "$REFERENCE_SERVER_URL" --seconds 40 --fault-at 10 --restore-at 25 \
-  --out "$out/$fault.md" &
+  --out "$out/$fault.md" >"$out/$fault.load.log" &
 load=$!
-sleep 11 # registration of the clients, then 10 s of load
+# The load's clock starts once its clients are registered (it prints `t0`): the fault comes
+# 10 s after that, the repair 15 s later.
+until grep -q '^t0' "$out/$fault.load.log" 2>/dev/null; do
+  kill -0 "$load" 2>/dev/null || { cat "$out/$fault.load.log" >&2; exit 1; }
+  sleep 0.05
+done
+sleep 10
 echo "breaking $fault"; break_it
 sleep 15
 echo "repairing $fault"; repair_it
 wait "$load"
+cat "$out/$fault.load.log"
 
 if [ "$fault" = postgres ]; then
   for _ in $(seq 1 50); do pg_isready -h 127.0.0.1 -q && break; sleep 0.2; done
@@ -96,7 +103,7 @@ if [ "$fault" = postgres ]; then
     echo "refresh tokens used twice (families with more than one live token): $(psql "$db_url" -tAc \
       "SELECT count(*) FROM (SELECT family_id FROM tokens WHERE kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL GROUP BY family_id HAVING count(*) > 1) f")"
     echo "accounts half-written (no hash or email): $(psql "$db_url" -tAc \
-      "SELECT count(*) FROM users WHERE hashed_password = '' OR email = ''")"
+      "SELECT count(*) FROM users WHERE password_hash = '' OR email = ''")"
   } | tee -a "$out/$fault.md"
 fi
 echo "server log lines at ERROR: $(grep -c 'ERROR' "$out/$fault.server.out" "$out/$fault.server.err" | awk -F: '{s+=$2} END {print s}')" | tee -a "$out/$fault.md"

@@ -397,7 +397,7 @@ fn schemas() -> Value {
             "error": {"type": "string", "description": "mfa_required only: the RFC 6749 §5.2-style code OAuth2 clients show"}
         }), &["type", "title", "status", "detail", "code"]),
         "LoginMfaRequest": object(json!({"mfa_token": string, "code": {"type": "string", "maxLength": 64, "description": "six digits, or a recovery code"}}), &["mfa_token", "code"]),
-        "MfaCodeRequest": object(json!({"code": {"type": "string", "pattern": "^[0-9 ]{6,7}$"}}), &["code"]),
+        "MfaCodeRequest": object(json!({"code": {"type": "string", "pattern": "^[0-9]{3} ?[0-9]{3}$", "description": "the six digits, optionally split by one space"}}), &["code"]),
         "PasswordAndCodeRequest": object(json!({"password": {"type": "string", "format": "password"}, "code": {"type": "string", "maxLength": 64}}), &["password", "code"]),
         "TotpSetup": object(json!({"secret": {"type": "string", "description": "base32, no padding"}, "otpauth_uri": {"type": "string", "format": "uri"}, "qr_svg": {"type": "string", "description": "the otpauth URI as an SVG QR code"}}), &["secret", "otpauth_uri", "qr_svg"]),
         "RecoveryCodes": object(json!({"recovery_codes": {"type": "array", "minItems": 10, "maxItems": 10, "items": {"type": "string", "pattern": "^[a-z2-7]{4}(-[a-z2-7]{4}){3}$"}}}), &["recovery_codes"]),
