@@ -1,6 +1,6 @@
 //! The seed inputs of every target, taken from the test suites (the values and hostile
 //! cases the unit and HTTP tests use) plus authentic tokens of every kind and key. The
-//! test `tests/corpus.rs` (`write_seed_corpora`, ignored) writes them to
+//! binary `write_seeds` (`cargo run -p myauth-fuzz-targets --bin write_seeds`) writes them to
 //! `fuzz/corpus/<target>/seed-*`.
 
 use auth_core::fuzzing::TokenVerifier;

@@ -63,18 +63,3 @@ fn every_target_has_a_libfuzzer_binary() {
         );
     }
 }
-
-/// Writes the seeds (`myauth_fuzz_targets::seeds`) to `fuzz/corpus/<target>/seed-*`:
-/// `cargo test -p myauth-fuzz-targets --test corpus -- --ignored write_seed_corpora`.
-#[test]
-#[ignore = "writes fuzz/corpus; run by hand after changing the seeds"]
-fn write_seed_corpora() {
-    for (target, name, bytes) in myauth_fuzz_targets::seeds::seeds() {
-        let dir = fuzz_dir().join("corpus").join(target);
-        if let Err(error) = fs::create_dir_all(&dir)
-            .and_then(|()| fs::write(dir.join(format!("seed-{name}")), &bytes))
-        {
-            panic!("cannot write {}: {error}", dir.display());
-        }
-    }
-}
