@@ -9,7 +9,7 @@ use auth_core::{AuthConfig, AuthService};
 use axum::Router;
 use axum::extract::{Path, Request};
 use axum::routing::{MethodFilter, MethodRouter, get, on};
-use http::{HeaderName, HeaderValue, Method, header};
+use http::HeaderValue;
 use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
 
 use crate::error::into_axum;
@@ -106,19 +106,9 @@ pub fn cors_layer(config: &AuthConfig) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([
-                Method::GET,
-                Method::POST,
-                Method::PUT,
-                Method::PATCH,
-                Method::DELETE,
-            ])
-            .allow_headers([
-                header::CONTENT_TYPE,
-                header::AUTHORIZATION,
-                HeaderName::from_static("x-csrf-token"),
-            ])
+            .allow_methods(api::CORS_METHODS)
+            .allow_headers(api::CORS_HEADERS)
             .allow_credentials(credentials)
-            .max_age(Duration::from_secs(600)),
+            .max_age(Duration::from_secs(api::CORS_MAX_AGE_SECS)),
     )
 }

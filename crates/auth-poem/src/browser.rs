@@ -5,7 +5,7 @@ use auth_core::api::{self, RouterOptions};
 use auth_core::pages::{self, PageEndpoint, Pages};
 use auth_core::{AuthConfig, AuthService};
 use poem::endpoint::make_sync;
-use poem::http::{HeaderValue, Method, header};
+use poem::http::{HeaderValue, header};
 use poem::middleware::Cors;
 use poem::{
     Endpoint, EndpointExt as _, IntoResponse, Middleware, Request, Response, Route, RouteMethod,
@@ -143,20 +143,10 @@ impl<E: Endpoint + 'static> Middleware<E> for CorsOrigins {
         let ep = std::sync::Arc::new(ep);
         let cors = Cors::new()
             .allow_origins(self.origins.iter().map(String::as_str))
-            .allow_methods([
-                Method::GET,
-                Method::POST,
-                Method::PUT,
-                Method::PATCH,
-                Method::DELETE,
-            ])
-            .allow_headers([
-                header::CONTENT_TYPE.as_str(),
-                header::AUTHORIZATION.as_str(),
-                "x-csrf-token",
-            ])
+            .allow_methods(auth_core::api::CORS_METHODS)
+            .allow_headers(auth_core::api::CORS_HEADERS)
             .allow_credentials(true)
-            .max_age(600);
+            .max_age(i32::try_from(auth_core::api::CORS_MAX_AGE_SECS).unwrap_or(i32::MAX));
         CorsOriginsEndpoint {
             origins: self.origins.clone(),
             with_cors: ep.clone().with(cors).boxed(),

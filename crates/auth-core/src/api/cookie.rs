@@ -129,6 +129,27 @@ pub(crate) async fn logout(
     Ok(response)
 }
 
+/// The methods a CORS preflight allows (every method of the API), for the adapters' CORS
+/// middleware.
+pub const CORS_METHODS: [http::Method; 5] = [
+    http::Method::GET,
+    http::Method::POST,
+    http::Method::PUT,
+    http::Method::PATCH,
+    http::Method::DELETE,
+];
+
+/// The request headers a CORS preflight allows: the body's type, the bearer token and cookie
+/// mode's CSRF header.
+pub const CORS_HEADERS: [http::HeaderName; 3] = [
+    http::header::CONTENT_TYPE,
+    http::header::AUTHORIZATION,
+    http::HeaderName::from_static(crate::service::CSRF_HEADER),
+];
+
+/// How long a browser may cache a preflight answer, in seconds.
+pub const CORS_MAX_AGE_SECS: u64 = 600;
+
 #[cfg(test)]
 mod tests {
     use super::*;

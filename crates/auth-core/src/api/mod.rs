@@ -38,7 +38,7 @@ use http::{HeaderMap, Method};
 pub use self::audit::AuditLogQuery;
 pub use self::bearer::bearer;
 pub use self::body::{Accepts, BodyFormat, Fields, body_format};
-pub use self::cookie::REFRESH_COOKIE;
+pub use self::cookie::{CORS_HEADERS, CORS_MAX_AGE_SECS, CORS_METHODS, REFRESH_COOKIE};
 pub use self::docs::{DOCS_ASSET_PATH, DOCS_PATH, docs_asset, docs_page};
 pub use self::handlers::handle;
 pub use self::problem::{PROBLEM_JSON, Problem};

@@ -38,6 +38,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+pub(crate) use self::browser::CSRF_HEADER;
 use self::keys::ServerKeys;
 use self::revocation::RevocationView;
 use crate::breaker::{Admission, StoreBreaker};
