@@ -173,6 +173,10 @@ pub fn document() -> Value {
                 "operationId": "openapi", "tags": ["meta"], "summary": "This document (OpenAPI 3.1)",
                 "responses": {"200": {"description": "The OpenAPI document", "content": {"application/json": {"schema": {"type": "object"}}}}}
             }},
+            "/auth/docs": {"get": {
+                "operationId": "docs", "tags": ["meta"], "summary": "Interactive documentation of this document (Swagger UI, compiled in; no CDN)",
+                "responses": {"200": {"description": "The documentation page", "content": {"text/html": {"schema": {"type": "string"}}}}}
+            }},
             "/auth/sessions": {"get": {
                 "operationId": "listSessions", "tags": ["sessions"], "summary": "The caller's live sessions, newest first", "security": bearer,
                 "responses": with_common(json!({
@@ -449,6 +453,6 @@ mod tests {
             let name: String = part.chars().take_while(|c| c.is_alphanumeric()).collect();
             assert!(schemas.contains_key(&name), "dangling $ref {name}");
         }
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 28);
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 29);
     }
 }
