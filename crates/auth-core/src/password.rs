@@ -169,11 +169,7 @@ impl PasswordHasher {
         let params = self.inner.params.clone();
         let memory = Arc::clone(&self.inner.memory);
         self.run(move || {
-            // Django writes argon2 as `argon2` + the PHC string.
-            let phc = stored
-                .strip_prefix("argon2")
-                .filter(|rest| rest.starts_with("$argon2"))
-                .unwrap_or(&stored);
+            let phc = argon2_phc(&stored);
             if !phc.starts_with("$argon2") {
                 return verify_legacy(&stored, password.expose_secret().as_bytes(), known);
             }
@@ -340,6 +336,15 @@ fn verify_now(hash: &PasswordHash, password: &[u8], memory: &MemoryPool) -> bool
     computed.is_ok() && bool::from(out.as_slice().ct_eq(expected))
 }
 
+/// The PHC string of a stored hash: Django writes argon2 as `argon2` + the PHC string, and
+/// every other form is returned as it is.
+fn argon2_phc(stored: &str) -> &str {
+    stored
+        .strip_prefix("argon2")
+        .filter(|rest| rest.starts_with("$argon2"))
+        .unwrap_or(stored)
+}
+
 /// Checks, without computing anything, that a stored password hash is one the hasher can
 /// verify: an argon2 PHC string (Django's `argon2$` form too) or a legacy bcrypt, PBKDF2 or
 /// scrypt hash, within the verification budget. For importers: a hash refused here would
@@ -349,10 +354,7 @@ fn verify_now(hash: &PasswordHash, password: &[u8], memory: &MemoryPool) -> bool
 ///
 /// A short reason (no part of the hash): unknown format, malformed, or over the budget.
 pub fn check_stored_hash(stored: &str) -> Result<(), &'static str> {
-    let phc = stored
-        .strip_prefix("argon2")
-        .filter(|rest| rest.starts_with("$argon2"))
-        .unwrap_or(stored);
+    let phc = argon2_phc(stored);
     if !phc.starts_with("$argon2") {
         return match legacy::inspect(stored) {
             legacy::Outcome::Checked(_) => Ok(()),

@@ -477,7 +477,8 @@ mod tests {
         JwtKeys::new(&AuthConfig::new(SECRET)).unwrap()
     }
 
-    fn user() -> User {
+    /// The user whose tokens the key tests issue (also used by `set.rs`'s tests).
+    pub(super) fn user() -> User {
         User {
             id: UserId::new(),
             email: "alice@example.com".into(),

@@ -248,10 +248,11 @@ mod tests {
     use time::{Duration, OffsetDateTime};
     use uuid::Uuid;
 
+    use super::super::tests::user;
     use crate::config::{AuthConfig, JwtAlgorithm};
     use crate::error::AuthError;
     use crate::jwt::{ACCESS_TOKEN_TYP, Claims, JwtKey, JwtKeys, VERIFY_TOKEN_TYP};
-    use crate::user::{HashedPassword, User, UserId, UserSettings};
+    use crate::user::UserId;
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
@@ -286,24 +287,6 @@ mod tests {
 
     fn keys(config: &AuthConfig) -> JwtKeys {
         JwtKeys::new(config).unwrap()
-    }
-
-    fn user() -> User {
-        User {
-            id: UserId::new(),
-            email: "alice@example.com".into(),
-            username: "alice".into(),
-            password_hash: HashedPassword::new("x"),
-            roles: vec!["admin".into()],
-            user_settings: UserSettings::new(),
-            is_verified: true,
-            is_active: true,
-            mfa_enabled: false,
-            created_at: OffsetDateTime::UNIX_EPOCH,
-            updated_at: OffsetDateTime::UNIX_EPOCH,
-            token_version: 0,
-            session_epoch: 0,
-        }
     }
 
     fn now() -> OffsetDateTime {
