@@ -148,3 +148,6 @@ ensure_tmux
 
 step "cargo test (all features, ignored server-backed tests included)"
 cargo test --workspace --all-features -- --include-ignored
+
+step "private registry: every crate published, the quick start and the CLI installed from it"
+bash scripts/publish-local.sh
