@@ -33,6 +33,10 @@
 //! [`fast_config`] is the configuration every test of a service should start from: real
 //! argon2id with tiny parameters, so a login costs microseconds instead of tens of
 //! milliseconds.
+//!
+//! Beyond the per-store rules: [`outage_drill`] (a store server that goes away and comes
+//! back, through a [`TcpRelay`]) and [`audit_chain_across_processes`] (two real processes
+//! appending to one audit chain, the second started by [`spawn_test_process`]).
 
 #![expect(
     clippy::expect_used,
@@ -43,6 +47,7 @@ mod audit;
 mod counters;
 mod instrumented;
 mod mfa;
+mod processes;
 mod relay;
 mod sessions;
 mod tokens;
@@ -55,6 +60,9 @@ pub use self::audit::*;
 pub use self::counters::*;
 pub use self::instrumented::Instrumented;
 pub use self::mfa::*;
+pub use self::processes::{
+    ChainReport, append_audit_records, audit_chain_across_processes, spawn_test_process,
+};
 pub use self::relay::{OutageReport, TcpRelay, outage_drill};
 pub use self::sessions::*;
 pub use self::tokens::*;
