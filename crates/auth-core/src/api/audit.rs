@@ -3,6 +3,7 @@
 use http::StatusCode;
 
 use super::handlers::admin;
+use super::requests::{each_query_param, non_negative};
 use super::response::json;
 use super::{ApiRequest, ApiResponse, Problem};
 use crate::audit::AuditQuery;
@@ -35,50 +36,32 @@ impl AuditLogQuery {
     /// non-negative integer (`limit`), a positive integer (`before`), or is too long
     /// (`event`).
     pub fn parse(query: Option<&str>) -> Result<Self, AuthError> {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
         let mut out = Self::default();
-        let mut errors = Vec::new();
-        for (key, value) in pairs {
-            match key.as_str() {
-                "user" => match value.parse() {
-                    Ok(id) => out.user = Some(id),
-                    Err(_) => errors.push(FieldError::new("user", "invalid", "must be a UUID")),
-                },
-                "event"
-                    if value.chars().count() > MAX_EVENT_FILTER_CHARS || value.contains('\0') =>
-                {
-                    errors.push(FieldError::new(
-                        "event",
-                        "invalid",
-                        "must be an event name of at most 64 characters",
-                    ));
-                }
-                "event" => out.event = Some(value),
-                "limit" => match value.parse() {
-                    Ok(n) => out.limit = Some(n),
-                    Err(_) => errors.push(FieldError::new(
-                        "limit",
-                        "invalid",
-                        "must be a non-negative integer",
-                    )),
-                },
-                "before" => match value.parse::<i64>() {
-                    Ok(n) if n > 0 => out.before = Some(n),
-                    _ => errors.push(FieldError::new(
-                        "before",
-                        "invalid",
-                        "must be a positive integer (a seq)",
-                    )),
-                },
-                _ => {}
+        each_query_param(query, |key, value, errors| match key {
+            "user" => match value.parse() {
+                Ok(id) => out.user = Some(id),
+                Err(_) => errors.push(FieldError::new("user", "invalid", "must be a UUID")),
+            },
+            "event" if value.chars().count() > MAX_EVENT_FILTER_CHARS || value.contains('\0') => {
+                errors.push(FieldError::new(
+                    "event",
+                    "invalid",
+                    "must be an event name of at most 64 characters",
+                ));
             }
-        }
-        if errors.is_empty() {
-            Ok(out)
-        } else {
-            Err(AuthError::Validation(errors))
-        }
+            "event" => out.event = Some(value.to_owned()),
+            "limit" => out.limit = non_negative("limit", value, errors),
+            "before" => match value.parse::<i64>() {
+                Ok(n) if n > 0 => out.before = Some(n),
+                _ => errors.push(FieldError::new(
+                    "before",
+                    "invalid",
+                    "must be a positive integer (a seq)",
+                )),
+            },
+            _ => {}
+        })?;
+        Ok(out)
     }
 }
 

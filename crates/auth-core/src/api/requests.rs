@@ -329,37 +329,52 @@ impl ListQuery {
     ///
     /// 422 `validation_failed` when `limit` or `offset` is not a non-negative integer.
     pub fn parse(query: Option<&str>) -> Result<Self, AuthError> {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
         let mut out = Self::default();
-        let mut errors = Vec::new();
-        for (key, value) in pairs {
-            match key.as_str() {
-                "limit" => match value.parse() {
-                    Ok(n) => out.limit = Some(n),
-                    Err(_) => errors.push(FieldError::new(
-                        "limit",
-                        "invalid",
-                        "must be a non-negative integer",
-                    )),
-                },
-                "offset" => match value.parse() {
-                    Ok(n) => out.offset = Some(n),
-                    Err(_) => errors.push(FieldError::new(
-                        "offset",
-                        "invalid",
-                        "must be a non-negative integer",
-                    )),
-                },
-                _ => {}
-            }
-        }
-        if errors.is_empty() {
-            Ok(out)
-        } else {
-            Err(AuthError::Validation(errors))
-        }
+        each_query_param(query, |key, value, errors| match key {
+            "limit" => out.limit = non_negative("limit", value, errors),
+            "offset" => out.offset = non_negative("offset", value, errors),
+            _ => {}
+        })?;
+        Ok(out)
     }
+}
+
+/// Calls `each` with every parameter of a raw query string (without `?`), in order, and the
+/// list its complaints go to; every complaint is reported in one 422 `validation_failed`.
+/// A query that does not decode has no parameters.
+pub(super) fn each_query_param(
+    query: Option<&str>,
+    mut each: impl FnMut(&str, &str, &mut Vec<FieldError>),
+) -> Result<(), AuthError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
+    let mut errors = Vec::new();
+    for (key, value) in &pairs {
+        each(key, value, &mut errors);
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AuthError::Validation(errors))
+    }
+}
+
+/// A query parameter that must be a non-negative integer of type `T`; `None` and a complaint
+/// about `field` when it is not.
+pub(super) fn non_negative<T: std::str::FromStr>(
+    field: &'static str,
+    value: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    let parsed = value.parse().ok();
+    if parsed.is_none() {
+        errors.push(FieldError::new(
+            field,
+            "invalid",
+            "must be a non-negative integer",
+        ));
+    }
+    parsed
 }
 
 /// The body of the 202 answers of `/password-reset-request` and `/verify-email-request`:
