@@ -63,19 +63,12 @@ fn config() -> Arc<Config<'static>> {
 
 /// `GET /docs`: the documentation page.
 pub fn docs_page() -> ApiResponse {
-    let mut response = http::Response::new(INDEX.as_bytes().to_vec());
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (header::CONTENT_SECURITY_POLICY, DOCS_CSP),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::CACHE_CONTROL, "no-cache"),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    response
+    super::html_page(
+        StatusCode::OK,
+        INDEX.as_bytes().to_vec(),
+        DOCS_CSP,
+        "no-cache",
+    )
 }
 
 /// `GET /docs/{file}`: one of Swagger UI's files; 404 `not_found` for any other name.

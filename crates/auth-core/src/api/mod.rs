@@ -47,6 +47,7 @@ pub use self::requests::{
     LoginMfaRequest, LogoutRequest, MfaCodeRequest, PasswordAndCodeRequest, PasswordResetRequest,
     RefreshRequest, RolesRequest, VerifyEmailRequest, decode,
 };
+pub(crate) use self::response::html_page;
 pub use self::role::{Admin, Role};
 
 /// Default request body limit: 64 KiB.

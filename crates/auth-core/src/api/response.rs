@@ -44,3 +44,28 @@ pub(crate) fn empty(status: StatusCode) -> ApiResponse {
     *response.status_mut() = status;
     response
 }
+
+/// An HTML page of ours (the email-link pages, the API documentation) with the headers
+/// every one carries: its own `csp`, no framing (`X-Frame-Options` too, for browsers that
+/// predate CSP's `frame-ancestors`), no referrer, no content sniffing, and `cache_control`.
+pub(crate) fn html_page(
+    status: StatusCode,
+    body: Vec<u8>,
+    csp: &'static str,
+    cache_control: &'static str,
+) -> ApiResponse {
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CONTENT_SECURITY_POLICY, csp),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::CACHE_CONTROL, cache_control),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}

@@ -554,22 +554,9 @@ impl Page<'_> {
     }
 }
 
-/// An HTML page with the pages' security headers.
+/// An HTML page with the pages' security headers, never stored by a cache.
 fn html(status: StatusCode, body: String) -> ApiResponse {
-    let mut response = http::Response::new(body.into_bytes());
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::CACHE_CONTROL, "no-store"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    response
+    crate::api::html_page(status, body.into_bytes(), PAGE_CSP, "no-store")
 }
 
 #[cfg(test)]
