@@ -52,7 +52,10 @@ pub fn pages_router_with(service: AuthService, pages: Pages, options: RouterOpti
         }
         router = router.route(path, methods);
     }
-    router
+    // A method a page path does not take: the contract's 405 problem, as on the API routes.
+    router.method_not_allowed_fallback(|| async {
+        into_axum(api::Problem::method_not_allowed().to_response())
+    })
 }
 
 /// Adds `GET /docs` and its assets to a router of the auth routes.

@@ -252,6 +252,15 @@ pub(crate) async fn bad_links_and_forms_get_friendly_pages_never_the_token(s: Te
         header(css.headers(), "content-type"),
         "text/css; charset=utf-8"
     );
+    // A method a page path does not take is the contract's 405, on both adapters.
+    for (method, path) in [
+        (reqwest::Method::PUT, "/verify-email"),
+        (reqwest::Method::DELETE, "/reset-password"),
+        (reqwest::Method::POST, "/myauth-pages.css"),
+    ] {
+        let wrong = s.client.request(method, s.url(path)).send().await.unwrap();
+        assert_problem(wrong, 405, "method_not_allowed").await;
+    }
 }
 
 pub(crate) async fn the_docs_page_runs_swagger_ui_from_the_binary(s: TestServer) {
