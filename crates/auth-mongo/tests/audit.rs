@@ -13,9 +13,8 @@ mod common;
 
 use auth_core::audit::{self, ChainBreak};
 use auth_core::testing::{
-    append_audit_records, audit_chain_across_processes, now, spawn_test_process,
+    append_audit_records, audit_chain_across_processes, spawn_test_process, write_audit_chain,
 };
-use auth_core::{AuditEvent, UserId};
 use auth_mongo::bson::doc;
 use auth_mongo::{MongoStore, MongoStoreOptions};
 
@@ -23,16 +22,6 @@ use auth_mongo::{MongoStore, MongoStoreOptions};
 const CHILD_SCHEMA_VAR: &str = "MYAUTH_TEST_AUDIT_CHILD_DATABASE";
 /// Records each process appends.
 const PER_PROCESS: usize = 60;
-
-fn event(name: String) -> AuditEvent {
-    AuditEvent {
-        event: name,
-        user_id: Some(UserId::new()),
-        ip: Some("192.0.2.1".to_owned()),
-        detail: serde_json::json!({"reason": "wrong_password"}),
-        ..AuditEvent::default()
-    }
-}
 
 async fn store_in(database: &str) -> MongoStore {
     MongoStore::connect_with(
@@ -51,13 +40,7 @@ fn audit_collection(
 
 async fn chain_of_five() -> MongoStore {
     let store = store_in(&common::unique_database()).await;
-    for i in 0..5 {
-        audit::append(&store, now(), event(format!("login.failed.{i}")))
-            .await
-            .expect("append");
-    }
-    let report = audit::verify(&store).await.expect("verify");
-    assert_eq!((report.checked, report.broken), (5, None));
+    write_audit_chain(&store, 5).await;
     store
 }
 

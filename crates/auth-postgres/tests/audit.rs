@@ -3,18 +3,12 @@
 //! once leave it intact and complete. The second process is this test binary itself,
 //! started again with [`CHILD_SCHEMA_VAR`] naming the schema to write to.
 
-#![expect(
-    clippy::expect_used,
-    reason = "test helpers report failures by panicking with a message"
-)]
-
 mod common;
 
 use auth_core::audit::{self, ChainBreak};
 use auth_core::testing::{
-    append_audit_records, audit_chain_across_processes, now, spawn_test_process,
+    append_audit_records, audit_chain_across_processes, spawn_test_process, write_audit_chain,
 };
-use auth_core::{AuditEvent, UserId};
 use auth_postgres::PostgresStore;
 use auth_postgres::sqlx;
 
@@ -23,25 +17,9 @@ const CHILD_SCHEMA_VAR: &str = "MYAUTH_TEST_AUDIT_CHILD_SCHEMA";
 /// Records each process appends.
 const PER_PROCESS: usize = 120;
 
-fn event(name: String) -> AuditEvent {
-    AuditEvent {
-        event: name,
-        user_id: Some(UserId::new()),
-        ip: Some("192.0.2.1".to_owned()),
-        detail: serde_json::json!({"reason": "wrong_password"}),
-        ..AuditEvent::default()
-    }
-}
-
 async fn chain_of_five() -> PostgresStore {
     let store = common::fresh_store().await;
-    for i in 0..5 {
-        audit::append(&store, now(), event(format!("login.failed.{i}")))
-            .await
-            .expect("append");
-    }
-    let report = audit::verify(&store).await.expect("verify");
-    assert_eq!((report.checked, report.broken), (5, None));
+    write_audit_chain(&store, 5).await;
     store
 }
 

@@ -4,31 +4,14 @@
 #![expect(clippy::expect_used, reason = "a test reports failures by panicking")]
 
 use auth_core::audit::{self, ChainBreak};
-use auth_core::testing::now;
-use auth_core::{AuditEvent, UserId};
+use auth_core::testing::write_audit_chain;
 use auth_sqlite::SqliteStore;
 
 async fn chain_of_five() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("auth.db").display());
     let store = SqliteStore::connect(&url).await.expect("store");
-    for i in 0..5 {
-        audit::append(
-            &store,
-            now(),
-            AuditEvent {
-                event: format!("login.failed.{i}"),
-                user_id: Some(UserId::new()),
-                ip: Some("192.0.2.1".to_owned()),
-                detail: serde_json::json!({"reason": "wrong_password"}),
-                ..AuditEvent::default()
-            },
-        )
-        .await
-        .expect("append");
-    }
-    let report = audit::verify(&store).await.expect("verify");
-    assert_eq!((report.checked, report.broken), (5, None));
+    write_audit_chain(&store, 5).await;
     (dir, store)
 }
 

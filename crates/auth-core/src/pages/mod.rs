@@ -436,6 +436,27 @@ impl Page<'_> {
         response
     }
 
+    /// The fields of a form posted to `action`, once it is a form with a link token and a
+    /// valid form token for it; otherwise the page that says why.
+    fn submitted(
+        &self,
+        request: &ApiRequest,
+        action: &str,
+    ) -> Result<Vec<(String, String)>, Box<ApiResponse>> {
+        let fields = form(request).map_err(|error| Box::new(self.form_refusal(&error)))?;
+        let token = field(&fields, "token");
+        if token.is_empty() {
+            return Err(Box::new(self.refusal(&AuthError::InvalidToken)));
+        }
+        if !self
+            .service
+            .check_page_form_token(action, token, field(&fields, "form_token"))
+        {
+            return Err(Box::new(self.form_expired()));
+        }
+        Ok(fields)
+    }
+
     fn form_expired(&self) -> ApiResponse {
         let t = self.texts();
         self.message(
@@ -462,20 +483,11 @@ impl Page<'_> {
     }
 
     async fn verify(&self, request: &ApiRequest) -> ApiResponse {
-        let fields = match form(request) {
+        let fields = match self.submitted(request, VERIFY) {
             Ok(fields) => fields,
-            Err(error) => return self.form_refusal(&error),
+            Err(page) => return *page,
         };
         let token = field(&fields, "token");
-        if token.is_empty() {
-            return self.refusal(&AuthError::InvalidToken);
-        }
-        if !self
-            .service
-            .check_page_form_token(VERIFY, token, field(&fields, "form_token"))
-        {
-            return self.form_expired();
-        }
         match self.service.complete_email_verification(token).await {
             Ok(_) => {
                 let t = self.texts();
@@ -528,20 +540,11 @@ impl Page<'_> {
     }
 
     async fn reset(&self, request: &ApiRequest) -> ApiResponse {
-        let fields = match form(request) {
+        let fields = match self.submitted(request, RESET) {
             Ok(fields) => fields,
-            Err(error) => return self.form_refusal(&error),
+            Err(page) => return *page,
         };
         let token = field(&fields, "token");
-        if token.is_empty() {
-            return self.refusal(&AuthError::InvalidToken);
-        }
-        if !self
-            .service
-            .check_page_form_token(RESET, token, field(&fields, "form_token"))
-        {
-            return self.form_expired();
-        }
         let password = secrecy::SecretString::from(field(&fields, "new_password").to_owned());
         match self.service.complete_password_reset(token, &password).await {
             Ok(()) => {

@@ -36,7 +36,8 @@
 //!
 //! Beyond the per-store rules: [`outage_drill`] (a store server that goes away and comes
 //! back, through a [`TcpRelay`]) and [`audit_chain_across_processes`] (two real processes
-//! appending to one audit chain, the second started by [`spawn_test_process`]).
+//! appending to one audit chain, the second started by [`spawn_test_process`]), and
+//! [`write_audit_chain`], the chain a store's tamper tests start from.
 
 #![expect(
     clippy::expect_used,
@@ -44,10 +45,10 @@
 )]
 
 mod audit;
+mod audit_chain;
 mod counters;
 mod instrumented;
 mod mfa;
-mod processes;
 mod relay;
 mod sessions;
 mod tokens;
@@ -57,12 +58,13 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 pub use self::audit::*;
+pub use self::audit_chain::{
+    ChainReport, append_audit_records, audit_chain_across_processes, spawn_test_process,
+    write_audit_chain,
+};
 pub use self::counters::*;
 pub use self::instrumented::Instrumented;
 pub use self::mfa::*;
-pub use self::processes::{
-    ChainReport, append_audit_records, audit_chain_across_processes, spawn_test_process,
-};
 pub use self::relay::{OutageReport, TcpRelay, outage_drill};
 pub use self::sessions::*;
 pub use self::tokens::*;

@@ -1,7 +1,8 @@
-//! Rules that must hold across processes, checked with two real ones: the test binary starts
-//! itself again to run one test as the other process ([`spawn_test_process`]), and both
-//! write to one database at once. [`audit_chain_across_processes`] is the audit log's:
-//! two processes appending to one hash chain leave it intact and complete.
+//! Audit chains for the stores' own tests, beyond the conformance cases: a short chain to
+//! tamper with directly in the database ([`write_audit_chain`]), and a rule that must hold
+//! across processes, checked with two real ones — the test binary starts itself again to run
+//! one test as the other process ([`spawn_test_process`]) and both append to one chain at
+//! once ([`audit_chain_across_processes`]): it stays intact and complete.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -24,6 +25,30 @@ pub fn spawn_test_process(test: &str, var: &str, value: &str) -> Child {
         .stdout(Stdio::null())
         .spawn()
         .expect("start the second process")
+}
+
+/// A failed-login record named `name`, about a new user, from one address.
+fn audit_event(name: String) -> AuditEvent {
+    AuditEvent {
+        event: name,
+        user_id: Some(UserId::new()),
+        ip: Some("192.0.2.1".to_owned()),
+        detail: serde_json::json!({"reason": "wrong_password"}),
+        ..AuditEvent::default()
+    }
+}
+
+/// Appends `records` records (`login.failed.0`, `login.failed.1`, …; `seq` 1 to `records` on
+/// an empty store) and asserts that the chain verifies — the starting point of a tamper test,
+/// which then edits, deletes or swaps rows behind the store's back.
+pub async fn write_audit_chain(store: &impl AuthStore, records: usize) {
+    for i in 0..records {
+        audit::append(store, now(), audit_event(format!("login.failed.{i}")))
+            .await
+            .expect("append");
+    }
+    let report = audit::verify(store).await.expect("verify");
+    assert_eq!((report.checked, report.broken), (records as u64, None));
 }
 
 /// What [`audit_chain_across_processes`] saw.
@@ -51,14 +76,9 @@ where
             let writer = writer.to_owned();
             tokio::spawn(async move {
                 for n in (task..per_process).step_by(TASKS) {
-                    let event = AuditEvent {
-                        event: format!("{writer}-{n}"),
-                        user_id: Some(UserId::new()),
-                        ip: Some("192.0.2.1".to_owned()),
-                        detail: serde_json::json!({"reason": "wrong_password"}),
-                        ..AuditEvent::default()
-                    };
-                    audit::append(&store, now(), event).await.expect("append");
+                    audit::append(&store, now(), audit_event(format!("{writer}-{n}")))
+                        .await
+                        .expect("append");
                 }
             })
         })
